@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine with Python 3.11+:
+#   make demo   -> .venv/, install, render the main figures into out/
+#   make test   -> .venv/ with the test extras, run the whole suite (and ruff)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "descentlab needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
+	mkdir -p out
+	$(BIN)/descentlab figure -o out/figure-6-1.png
+	$(BIN)/descentlab figure --optimizer momentum -o out/figure-6-1-momentum.png
+	$(BIN)/descentlab figure --problem gabor -o out/figure-gabor.png
+	$(BIN)/descentlab figure --problem rosenbrock --lr 1e-3 --beta 0.9 --steps 300 -o out/figure-rosenbrock.png
+	@echo "figures written to out/"
+
+test: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.demo
+	$(BIN)/python benchmarks/bench_surface.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info src/*.egg-info

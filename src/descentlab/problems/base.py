@@ -1,0 +1,91 @@
+"""What every problem provides: the loss L[φ] and its analytic gradient, vectorised over points.
+
+A problem's ``loss(points, batch)`` and ``grad(points, batch)`` take ``points`` of shape
+``(..., P)`` (one point, a grid, many configurations) and return shape ``(...)`` and
+``(..., P)``. For problems with data, ``batch`` is an array of example indices and the result is
+the **sum** over those examples (the book's Σ_{i∈B_t} ℓ_i); ``batch=None`` means all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """Settings that give a good first picture of a problem (used by the CLI and figures)."""
+
+    start: tuple[float, ...]
+    lr: float
+    beta: float = 0.9
+    steps: int = 50
+    view: tuple[tuple[float, float], ...] | None = None  # parameter ranges worth showing
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Problem:
+    """Base class: a differentiable loss over P parameters.
+
+    Attributes:
+        name: short name (``"line-fit"``, ``"rosenbrock"``…).
+        param_names: one name per parameter, e.g. ``("φ0", "φ1")``.
+        minima: known global/local minima, shape ``(K, P)`` (``K = 0`` when none are known).
+        suggested: settings that show the problem well.
+    """
+
+    name: str
+    param_names: tuple[str, ...]
+    minima: np.ndarray
+    suggested: Suggested
+    log_levels: bool = field(default=False)  # steep surfaces read better with log-spaced contours
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def n_examples(self) -> int | None:
+        """Number of examples N, or None for a surface without data."""
+        return None
+
+    @property
+    def min_loss(self) -> float | None:
+        """The lowest loss among the known minima, or None when none are known."""
+        if len(self.minima) == 0:
+            return None
+        return float(np.min(self.loss(self.minima)))
+
+    def loss(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def grad(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def _points(self, points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, dtype=np.float64)
+        if p.shape[-1:] != (self.n_params,):
+            raise ValueError(
+                f"points must have a last axis of {self.n_params} ({', '.join(self.param_names)}), "
+                f"got shape {p.shape}")
+        return p
+
+    def __repr__(self) -> str:
+        n = self.n_examples
+        data = f", N={n}" if n is not None else ""
+        return f"<{type(self).__name__} {self.name!r}: P={self.n_params}{data}>"
+
+
+def check_batch(batch: np.ndarray | None, n_examples: int | None, name: str) -> np.ndarray | None:
+    """Validate an index batch for a problem with ``n_examples`` examples."""
+    if batch is None:
+        return None
+    if n_examples is None:
+        raise ValueError(f"problem {name!r} has no data, so it takes no minibatch (batch=None)")
+    idx = np.asarray(batch)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"a batch must be a non-empty 1-D array of example indices, got {batch!r}")
+    if idx.min() < 0 or idx.max() >= n_examples:
+        raise ValueError(f"batch indices must be in 0..{n_examples - 1}, got {idx.min()}..{idx.max()}")
+    return idx

@@ -1,0 +1,59 @@
+"""Checks of user-supplied values, each raising an error that names the value and what is allowed.
+
+Every public entry point (optimizers, problems, run, CLI, and later the web app) goes through
+these, so a bad value is reported the same way wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def real(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise TypeError if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def positive(name: str, value: object) -> float:
+    """A finite number > 0 (learning rates α, ε)."""
+    v = real(name, value)
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def unit_interval(name: str, value: object) -> float:
+    """A number in [0, 1) (momentum β, Adam's γ)."""
+    v = real(name, value)
+    if not (0.0 <= v < 1.0):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return v
+
+
+def integer(name: str, value: object, low: int, high: int | None = None) -> int:
+    """An integer in [low, high] (high=None: no upper bound)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        allowed = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {v}")
+    return v
+
+
+def point(name: str, value: object, n_params: int) -> np.ndarray:
+    """A finite float64 vector of length ``n_params`` (a start point φ_0)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of {n_params} numbers, got {value!r}") from None
+    if arr.shape != (n_params,):
+        raise ValueError(f"{name} must have {n_params} numbers (one per parameter), got {value!r}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return arr
