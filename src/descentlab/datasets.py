@@ -70,7 +70,7 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
     named "1", "2", …. Without ``x``/``y`` the first two numeric columns are used (a column is
     numeric when its first data cell is a number; every later cell must then be one too).
     """
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))  # newline="": CR-only files parse too
     rows: list[tuple[int, list[str]]] = []
     try:
         for cells in reader:
@@ -106,7 +106,8 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
         if iy is None:
             iy = numeric[0] if numeric else None
         if ix is None or iy is None:
-            raise DataError(f"{source} needs two numeric columns for x and y; columns are: {', '.join(names)}")
+            raise DataError(f"{source} needs two numeric columns for x and y; "
+                            f"columns are: {', '.join(names)}")
 
     values = np.empty((len(data), 2))
     for r, (line, cells) in enumerate(data):
@@ -115,7 +116,8 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
             if v is None:
                 raise DataError(f"{source} row {line}, column {names[j]!r}: {cells[j]!r} is not a number")
             if not math.isfinite(v):
-                raise DataError(f"{source} row {line}, column {names[j]!r}: {cells[j]} is not a finite number")
+                raise DataError(f"{source} row {line}, column {names[j]!r}: "
+                                f"{cells[j]} is not a finite number")
             values[r, k] = v
     if len(values) < 2:
         raise DataError(f"{source} has {len(values)} data row; at least 2 are needed to fit a line")

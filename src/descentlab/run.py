@@ -82,7 +82,8 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
     plan = _batches(problem, steps, batch_size, seed, batches)
 
     state = optimizer.init(phi0)
-    params, losses, moms, vs, ahead, grads = [state.params], [], [state.momentum], [state.second_moment], [], []
+    params, moms, vs = [state.params], [state.momentum], [state.second_moment]
+    losses, ahead, grads = [], [], []
     diverged_at = None
     with np.errstate(all="ignore"):
         losses.append(float(problem.loss(phi0)))

@@ -18,10 +18,16 @@ class Suggested:
     """Settings that give a good first picture of a problem (used by the CLI and figures)."""
 
     start: tuple[float, ...]
-    lr: float
+    lr: float                       # α for momentum and Nesterov (the book's form, with 1−β)
+    gd_lr: float                    # α for gradient descent and SGD
+    adam_lr: float                  # α for Adam
     beta: float = 0.9
     steps: int = 50
     view: tuple[tuple[float, float], ...] | None = None  # parameter ranges worth showing
+
+    def lr_for(self, optimizer: str) -> float:
+        """The suggested α for an optimizer by name."""
+        return {"gd": self.gd_lr, "sgd": self.gd_lr, "adam": self.adam_lr}.get(optimizer, self.lr)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -47,7 +47,7 @@ def gabor(x, y, *, name: str = "gabor", minima=None, x_label: str = "x", y_label
 
     x, y = check_xy(x, y)
     if suggested is None:
-        suggested = Suggested(start=(-1.5, 8.5), lr=0.01, beta=0.9, steps=60,
+        suggested = Suggested(start=(-1.5, 8.5), lr=0.5, gd_lr=0.3, adam_lr=0.1, beta=0.8, steps=60,
                               view=((-10.0, 10.0), (2.5, 22.5)))
     return Gabor(name=name, param_names=("φ0", "φ1"),
                  minima=np.empty((0, 2)) if minima is None else np.asarray(minima, float).reshape(-1, 2),

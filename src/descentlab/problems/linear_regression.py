@@ -75,7 +75,7 @@ def linear_regression(x, y, *, name: str = "linear-regression", x_label: str = "
     l_min = float(residual @ residual)
     minimum = np.array([[y_bar - b_star * x_bar, b_star]])
     if suggested is None:
-        suggested = Suggested(start=(1.6, -0.5), lr=0.05, beta=0.9, steps=40)
+        suggested = Suggested(start=(1.6, -0.5), lr=0.05, gd_lr=0.03, adam_lr=0.1, beta=0.8, steps=40)
     return LinearRegression(
         name=name, param_names=("φ0", "φ1"), minima=minimum, suggested=suggested,
         x=x, y=y, x_label=x_label, y_label=y_label,

@@ -80,7 +80,8 @@ def quadratic(kappa: float = 10.0, angle: float = 30.0, mu: float = 1.0, dim: in
     return Quadratic(
         name=f"quadratic (κ={k:g})", param_names=tuple(f"φ{i}" for i in range(n)),
         minima=c[None, :], hessian=hessian, eigenvalues=eig,
-        suggested=Suggested(start=start, lr=1.0 / (k * m), beta=0.9, steps=60),
+        suggested=Suggested(start=start, lr=1.0 / (k * m), gd_lr=1.0 / (k * m), adam_lr=0.3,
+                            beta=0.9, steps=60),
     )
 
 
@@ -96,7 +97,8 @@ def rosenbrock() -> Surface:
     """Rosenbrock's banana: (1 − x)² + 100·(y − x²)², minimum 0 at (1, 1), a long curved valley."""
     return Surface(name="rosenbrock", param_names=("x", "y"), minima=np.array([[1.0, 1.0]]),
                    f=_rosenbrock, df=_rosenbrock_grad, log_levels=True,
-                   suggested=Suggested(start=(-1.2, 1.0), lr=2e-3, beta=0.9, steps=500,
+                   suggested=Suggested(start=(-1.2, 1.0), lr=0.02, gd_lr=2e-3, adam_lr=0.3, beta=0.95,
+                                       steps=400,
                                        view=((-2.0, 2.0), (-1.0, 3.0))))
 
 
@@ -120,7 +122,8 @@ def beale() -> Surface:
     """Beale's function: minimum 0 at (3, 0.5), flat plateaus and steep walls."""
     return Surface(name="beale", param_names=("x", "y"), minima=np.array([[3.0, 0.5]]),
                    f=_beale, df=_beale_grad, log_levels=True,
-                   suggested=Suggested(start=(1.0, 1.4), lr=1e-2, beta=0.9, steps=300,
+                   suggested=Suggested(start=(1.0, 1.4), lr=0.05, gd_lr=0.03, adam_lr=0.1, beta=0.9,
+                                       steps=100,
                                        view=((-4.5, 4.5), (-4.5, 4.5))))
 
 
@@ -146,5 +149,6 @@ def himmelblau() -> Surface:
     """Himmelblau's function: four minima of value 0, one at (3, 2)."""
     return Surface(name="himmelblau", param_names=("x", "y"), minima=HIMMELBLAU_MINIMA.copy(),
                    f=_himmelblau, df=_himmelblau_grad, log_levels=True,
-                   suggested=Suggested(start=(-0.5, -0.5), lr=5e-3, beta=0.9, steps=100,
+                   suggested=Suggested(start=(-0.5, -0.5), lr=0.05, gd_lr=0.01, adam_lr=0.3, beta=0.9,
+                                       steps=50,
                                        view=((-5.0, 5.0), (-5.0, 5.0))))

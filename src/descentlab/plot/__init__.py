@@ -1,0 +1,13 @@
+"""matplotlib renderers of descentlab scenes.
+
+Figure-level: :func:`figure_6_1`. Axes-level panels (``panel(scene, ax=None) -> ax``):
+:func:`data`, :func:`surface`, :func:`contour`, :func:`model_lines`, :func:`loss_curve`.
+:func:`save` writes a figure atomically in the format its suffix names. Nothing here calls
+``plt.show()``; figures are plain :class:`matplotlib.figure.Figure` objects.
+"""
+
+from descentlab.plot.figure import figure_6_1
+from descentlab.plot.panels import contour, data, loss_curve, model_lines, surface
+from descentlab.plot.save import FORMATS, save
+
+__all__ = ["FORMATS", "contour", "data", "figure_6_1", "loss_curve", "model_lines", "save", "surface"]

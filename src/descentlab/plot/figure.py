@@ -1,0 +1,55 @@
+"""Figure-level functions: Figure 6.1 for any problem and run."""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from descentlab import scene as scene_mod
+from descentlab.plot import panels, style
+from descentlab.problems.base import Problem
+from descentlab.trajectory import Trajectory
+
+
+def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | None = None,
+               resolution: int = 150, max_labels: int = 12, bounds=None) -> Figure:
+    """The book's Figure 6.1 for ``problem`` and ``trajectory``: a matplotlib Figure.
+
+    For data problems: (a) the data, (b) the 3-D loss surface with the path, (c) the contours
+    with the iterates numbered 0, 1, 2, …, (d) the data with the model line of each iterate.
+    Surfaces without data get (a) the 3-D surface, (b) the contours and (c) the loss per step.
+
+    Args:
+        log_levels: log-spaced contour levels (default: the problem's preference).
+        resolution: grid points per axis of the surface.
+        max_labels: at most this many iterates are numbered.
+        bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) instead of the automatic view.
+    """
+    sc = scene_mod.build(problem, trajectory, resolution=resolution, log_levels=log_levels,
+                         bounds=bounds, max_labels=max_labels)
+    if sc.has_data:
+        fig = Figure(figsize=(12, 9.5), layout="constrained")
+        grid = fig.add_gridspec(2, 2)
+        panels.data(sc, fig.add_subplot(grid[0, 0]))
+        panels.surface(sc, fig.add_subplot(grid[0, 1], projection="3d"))
+        panels.contour(sc, fig.add_subplot(grid[1, 0]))
+        panels.model_lines(sc, fig.add_subplot(grid[1, 1]))
+    else:
+        fig = Figure(figsize=(17, 5.4), layout="constrained")
+        grid = fig.add_gridspec(1, 3)
+        ax = panels.surface(sc, fig.add_subplot(grid[0, 0], projection="3d"))
+        ax.set_title("(a) loss surface")
+        ax = panels.contour(sc, fig.add_subplot(grid[0, 1]))
+        ax.set_title(ax.get_title().replace("(c)", "(b)"))
+        ax = panels.loss_curve(sc, fig.add_subplot(grid[0, 2]))
+        ax.set_title("(c) loss per step")
+    fig.suptitle(_title(problem, trajectory), fontsize=13,
+                 color=style.DIVERGED_COLOR if trajectory.diverged_at else "black")
+    return fig
+
+
+def _title(problem: Problem, traj: Trajectory) -> str:
+    batch = f", batch size {traj.batch_size}" if traj.batch_size else ""
+    head = f"{problem.name}: {traj.label}{batch}, {traj.steps} steps"
+    if traj.diverged_at is not None:
+        return f"{head} — diverged at step {traj.diverged_at}"
+    return f"{head}, final L = {traj.losses[-1]:.4g}"

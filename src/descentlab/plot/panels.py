@@ -1,0 +1,178 @@
+"""The panels of Figure 6.1, each an axes-level function: ``panel(scene, ax=None) -> ax``.
+
+Build the scene once with :func:`descentlab.scene.build` and draw any panel into any Axes::
+
+    sc = dl.scene.build(problem, traj)
+    fig, ax = plt.subplots(); dl.plot.contour(sc, ax=ax)
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
+from matplotlib.figure import Figure
+
+from descentlab.plot import style
+from descentlab.scene import Path, Scene
+
+
+def _axes(ax: Axes | None, projection: str | None = None) -> Axes:
+    if ax is not None:
+        if projection == "3d" and getattr(ax, "name", "") != "3d":
+            raise ValueError("the surface panel needs a 3-D Axes (projection='3d')")
+        return ax
+    return Figure(figsize=(5, 4.5)).add_subplot(projection=projection)
+
+
+def _iterate_cmap() -> ListedColormap:
+    """The iterate colour map without its palest tenth, which vanishes on white."""
+    return ListedColormap(mpl.colormaps[style.ITERATE_CMAP](np.linspace(0.0, 0.9, 256)))
+
+
+def _iterate_colors(path: Path) -> np.ndarray:
+    return _iterate_cmap()(np.linspace(0.0, 1.0, len(path.points)))
+
+
+def data(scene: Scene, ax: Axes | None = None) -> Axes:
+    """(a) The training data."""
+    ax = _axes(ax)
+    if scene.data is None:
+        raise ValueError(f"{scene.title!r} has no data to show")
+    x, y = scene.data
+    ax.scatter(x, y, s=36, color=style.DATA_COLOR, edgecolor="black", linewidth=0.6, zorder=3,
+               label=f"data (N={len(x)})")
+    ax.set_xlabel(f"input {scene.data_labels[0]}")
+    ax.set_ylabel(f"output {scene.data_labels[1]}")
+    _pad_data_limits(ax, x, y)
+    ax.grid(alpha=0.3)
+    ax.set_title("(a) training data")
+    return ax
+
+
+def _pad_data_limits(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    for setter, v in ((ax.set_xlim, x), (ax.set_ylim, y)):
+        lo, hi = float(v.min()), float(v.max())
+        pad = 0.08 * (hi - lo or 1.0)
+        setter(lo - pad, hi + pad)
+
+
+def _surface_values(scene: Scene, z: np.ndarray) -> np.ndarray:
+    """Heights for the 3-D view: the loss, or log10 of its height above the floor."""
+    if not scene.log_levels:
+        return z
+    lowest_band = scene.levels[1] - scene.levels[0]
+    return np.log10(np.maximum(z - scene.levels[0], 0.0) + lowest_band)
+
+
+def surface(scene: Scene, ax: Axes | None = None) -> Axes:
+    """(b) The loss surface L[φ] in 3-D with each path on it (log10 height for steep surfaces)."""
+    ax = _axes(ax, "3d")
+    ax.computed_zorder = False
+    xx, yy = np.meshgrid(scene.grid_x, scene.grid_y)
+    zz = _surface_values(scene, np.where(np.isfinite(scene.surface), scene.surface, np.nan))
+    ax.plot_surface(xx, yy, zz, cmap=style.SURFACE_CMAP, linewidth=0,
+                    antialiased=True, alpha=0.85, rcount=60, ccount=60, zorder=1)
+    for path in scene.paths:
+        pz = _surface_values(scene, path.losses)
+        colors = _iterate_colors(path)
+        ax.plot(path.points[:, 0], path.points[:, 1], pz, color="black", lw=1.2, zorder=10)
+        shown = path.numbered if len(path.points) > 80 else slice(None)
+        ax.scatter(path.points[shown, 0], path.points[shown, 1], pz[shown], c=colors[shown], s=14,
+                   edgecolor="black", linewidth=0.4, depthshade=False, zorder=11)
+    ax.set_xlabel(style.math_name(scene.param_names[0]))
+    ax.set_ylabel(style.math_name(scene.param_names[1]))
+    ax.set_zlabel(r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
+    ax.set_xlim(*scene.bounds[0])
+    ax.set_ylim(*scene.bounds[1])
+    ax.view_init(elev=32, azim=-125)
+    ax.set_title("(b) loss surface")
+    return ax
+
+
+def contour(scene: Scene, ax: Axes | None = None, numbers: bool = True) -> Axes:
+    """(c) Contours of L[φ] with each path, its iterates numbered 0, 1, 2, … (thinned when many)."""
+    ax = _axes(ax)
+    z = np.where(np.isfinite(scene.surface), scene.surface, np.nan)
+    cmap = mpl.colormaps[style.SURFACE_CMAP]
+    norm = BoundaryNorm(scene.levels, cmap.N, extend="max")  # one colour step per band
+    ax.contourf(scene.grid_x, scene.grid_y, z, levels=scene.levels, cmap=cmap, norm=norm,
+                extend="max", alpha=0.9)
+    ax.contour(scene.grid_x, scene.grid_y, z, levels=scene.levels[1:], colors="white",
+               linewidths=0.5, alpha=0.6)
+    for m in scene.minima:
+        ax.plot(*m, marker="*", ms=14, color=style.MINIMUM_COLOR, mec="black", mew=0.8, zorder=6,
+                ls="none")
+    for path in scene.paths:
+        _draw_path(ax, path, numbers)
+    ax.set_xlim(*scene.bounds[0])
+    ax.set_ylim(*scene.bounds[1])
+    ax.set_xlabel(style.math_name(scene.param_names[0]))
+    ax.set_ylabel(style.math_name(scene.param_names[1]))
+    ax.set_title("(c) loss contours and path" + (" (log-spaced levels)" if scene.log_levels else ""))
+    return ax
+
+
+def _draw_path(ax: Axes, path: Path, numbers: bool) -> None:
+    pts = path.points
+    colors = _iterate_colors(path)
+    ax.plot(pts[:, 0], pts[:, 1], color="black", lw=1.3, zorder=4)
+    if len(pts) <= 80:
+        ax.scatter(pts[:, 0], pts[:, 1], c=colors, s=36, edgecolor="black", linewidth=0.6, zorder=5)
+    else:  # many iterates: small dots, and full markers only where a number goes
+        ax.scatter(pts[:, 0], pts[:, 1], c=colors, s=5, linewidth=0, zorder=5)
+        ax.scatter(pts[path.numbered, 0], pts[path.numbered, 1], c=colors[path.numbered], s=36,
+                   edgecolor="black", linewidth=0.6, zorder=5)
+    if not numbers:
+        return
+    for t in path.numbered:
+        ax.annotate(str(t), pts[t], xytext=(5, 5), textcoords="offset points", fontsize=8,
+                    fontweight="bold", path_effects=style.HALO, zorder=7)
+
+
+def model_lines(scene: Scene, ax: Axes | None = None, path: int = 0, colorbar: bool = True) -> Axes:
+    """(d) The data with the model line f[x, φ_t] of every iterate, coloured from first to last."""
+    ax = _axes(ax)
+    if scene.data is None or scene.model_x is None:
+        raise ValueError(f"{scene.title!r} has no data to draw model lines on")
+    p = scene.paths[path]
+    colors = _iterate_colors(p)
+    stride = max(1, len(p.points) // 60)
+    for t in range(0, len(p.points), stride):
+        ax.plot(scene.model_x, p.model_lines[t], color=colors[t], lw=1.2, alpha=0.85, zorder=2)
+    ax.plot(scene.model_x, p.model_lines[-1], color=colors[-1], lw=2.4, zorder=2.5,
+            label=rf"last iterate $\phi_{{{len(p.points) - 1}}}$")
+    x, y = scene.data
+    ax.scatter(x, y, s=36, color=style.DATA_COLOR, edgecolor="black", linewidth=0.6, zorder=3,
+               label="data")
+    _pad_data_limits(ax, x, y)
+    ax.set_xlabel(f"input {scene.data_labels[0]}")
+    ax.set_ylabel(f"output {scene.data_labels[1]}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if colorbar:
+        sm = mpl.cm.ScalarMappable(norm=Normalize(0, max(len(p.points) - 1, 1)), cmap=_iterate_cmap())
+        ax.figure.colorbar(sm, ax=ax, label="iterate t", fraction=0.05, pad=0.02)
+    ax.set_title("(d) model of each iterate")
+    return ax
+
+
+def loss_curve(scene: Scene, ax: Axes | None = None) -> Axes:
+    """The loss against step on a log scale, L[φ_t] − L_min when the minimum is known."""
+    ax = _axes(ax)
+    floor = scene.min_loss
+    for path in scene.paths:
+        steps = np.arange(len(path.losses))
+        gap = path.losses - floor if floor is not None else path.losses
+        ax.semilogy(steps, np.maximum(gap, 1e-300), lw=1.6, label=path.label)
+        if path.diverged_at is not None:
+            ax.axvline(path.diverged_at, color=style.DIVERGED_COLOR, ls="--", lw=1)
+            ax.annotate(f"diverged at step {path.diverged_at}", (path.diverged_at, 0.5),
+                        xycoords=("data", "axes fraction"), rotation=90, ha="right", va="center",
+                        color=style.DIVERGED_COLOR, fontsize=8)
+    ax.set_xlabel("step t")
+    ax.set_ylabel(r"$L[\phi_t] - L_{\min}$" if floor is not None else r"$L[\phi_t]$")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title("loss per step")
+    return ax

@@ -1,0 +1,187 @@
+"""What to draw, computed once and renderer-neutral: view bounds, the loss grid, contour levels,
+the paths of one or more runs, numbered iterates, and model lines on the data.
+
+The matplotlib figures (:mod:`descentlab.plot`) draw a :class:`Scene`; nothing here imports a
+plotting library, so other renderers can draw the very same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from descentlab import validation
+from descentlab.problems.base import Problem
+from descentlab.problems.data_fit import DataFit
+from descentlab.trajectory import Trajectory
+
+Bounds = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True, eq=False)
+class Path:
+    """One run as drawn: its iterates, which of them get a number, and its model lines."""
+
+    label: str
+    optimizer: str
+    points: np.ndarray          # (T+1, 2) φ_t
+    losses: np.ndarray          # (T+1,)
+    lookahead: np.ndarray       # (T, 2) where each gradient was taken
+    numbered: np.ndarray        # indices t whose iterate is labelled with its number
+    model_lines: np.ndarray | None  # (T+1, M) f[x, φ_t] on Scene.model_x (data problems)
+    diverged_at: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """Everything a Figure 6.1-style view needs, for one problem and one or more runs."""
+
+    title: str
+    param_names: tuple[str, str]
+    bounds: Bounds
+    grid_x: np.ndarray          # (G,)
+    grid_y: np.ndarray          # (G,)
+    surface: np.ndarray         # (G, G) L on the grid, surface[i, j] at (grid_x[j], grid_y[i])
+    levels: np.ndarray          # contour band boundaries, increasing, levels[0] = floor
+    log_levels: bool
+    minima: np.ndarray          # (K, 2) known minima inside the bounds
+    min_loss: float | None
+    paths: tuple[Path, ...]
+    data: tuple[np.ndarray, np.ndarray] | None
+    data_labels: tuple[str, str]
+    model_x: np.ndarray | None  # (M,) inputs for the model lines
+
+    @property
+    def has_data(self) -> bool:
+        return self.data is not None
+
+
+def numbered_steps(points: np.ndarray, bounds: Bounds, max_labels: int = 12,
+                   min_gap: float = 0.06) -> np.ndarray:
+    """Which iterates to number so that labels neither crowd nor overlap.
+
+    Greedy from the first iterate: a candidate (every k-th, at most ``max_labels``) is numbered
+    when it lies at least ``min_gap`` (as a fraction of the view) from every numbered one. The
+    first and the last iterate are always numbered.
+    """
+    n = len(points)
+    if n == 0:
+        return np.arange(0)
+    scale = np.array([bounds[0][1] - bounds[0][0], bounds[1][1] - bounds[1][0]])
+    unit = points[:, :2] / scale
+    stride = max(1, int(np.ceil((n - 1) / max(max_labels - 1, 1))))
+    last = n - 1
+    kept = [0]
+    for t in range(stride, last, stride):
+        if all(np.linalg.norm(unit[t] - unit[k]) >= min_gap for k in kept) and \
+                np.linalg.norm(unit[t] - unit[last]) >= min_gap:
+            kept.append(t)
+    if last > 0:
+        kept = [k for k in kept if k == 0 or np.linalg.norm(unit[k] - unit[last]) >= min_gap]
+        kept.append(last)
+    return np.array(kept)
+
+
+def view_bounds(problem: Problem, paths: Sequence[np.ndarray], margin: float = 0.12) -> Bounds:
+    """A box that contains every path and the minimum nearest each path's end.
+
+    The problem's suggested view is used when it already contains all of that.
+    """
+    pts = [p for p in paths if len(p)]
+    must = np.concatenate(pts) if pts else np.asarray([problem.suggested.start[:2]], dtype=float)
+    if len(problem.minima):
+        nearest = [problem.minima[np.argmin(np.linalg.norm(problem.minima[:, :2] - p[-1], axis=1)), :2]
+                   for p in pts] or [problem.minima[0, :2]]
+        must = np.vstack([must, nearest])
+    lo, hi = must.min(axis=0), must.max(axis=0)
+    view = problem.suggested.view
+    if view is not None and all(view[k][0] <= lo[k] and hi[k] <= view[k][1] for k in range(2)):
+        return (tuple(map(float, view[0])), tuple(map(float, view[1])))
+    span = hi - lo
+    pad = np.maximum(margin * span, 0.05 * max(float(span.max()), 1e-3))
+    pad = np.maximum(pad, 0.5 * (0.25 * span.max() - span))  # keep the box from being a sliver
+    lo, hi = lo - pad, hi + pad
+    return ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+
+
+def loss_grid(problem: Problem, bounds: Bounds, resolution: int = 150):
+    """The loss on a resolution×resolution grid over ``bounds``: (grid_x, grid_y, L)."""
+    g = validation.integer("resolution", resolution, 2, 2000)
+    gx, gy = np.linspace(*bounds[0], g), np.linspace(*bounds[1], g)
+    with np.errstate(all="ignore"):
+        z = problem.loss(np.stack(np.meshgrid(gx, gy), axis=-1))
+    return gx, gy, z
+
+
+def contour_levels(surface: np.ndarray, n: int = 16, log: bool = False,
+                   floor: float | None = None) -> np.ndarray:
+    """Band boundaries for filled contours of ``surface``, from its floor upward (n + 1 values).
+
+    The floor is the minimum loss when known (else the grid's minimum). Default levels rise
+    quadratically up to the 95th percentile (so a few steep corners do not squeeze the rest into
+    one band); log levels are spaced geometrically above the floor and suit steep surfaces such
+    as Rosenbrock.
+    """
+    finite = surface[np.isfinite(surface)]
+    if finite.size == 0:
+        return np.linspace(0.0, 1.0, n + 1)
+    base = float(finite.min()) if floor is None else min(float(floor), float(finite.min()))
+    if log:
+        top = max(float(finite.max()) - base, 1e-12)
+        bottom = min(max(float(np.percentile(finite, 0.5)) - base, top * 1e-6, 1e-12), top / 10)
+        return np.r_[base, base + np.geomspace(bottom, top, n)]
+    top = float(np.percentile(finite, 95))
+    if top <= base:
+        top = base + 1.0
+    # Quadratic spacing: near a minimum L − L_min grows like distance², so these levels are
+    # evenly spaced in distance and the valley floor is not one flat band.
+    return base + (top - base) * np.linspace(0.0, 1.0, n + 1) ** 2
+
+
+def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
+          resolution: int = 150, log_levels: bool | None = None, bounds: Bounds | None = None,
+          max_labels: int = 12) -> Scene:
+    """The scene for ``problem`` and one or more trajectories of it (two-parameter problems).
+
+    Args:
+        resolution: grid points per axis for the surface and contours.
+        log_levels: log-spaced contour levels (default: the problem's preference).
+        bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) to override the automatic view.
+        max_labels: at most this many iterates get a number per path.
+    """
+    trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
+    if problem.n_params != 2:
+        raise ValueError(f"a contour view needs a 2-parameter problem; "
+                         f"{problem.name!r} has {problem.n_params}")
+    for t in trajs:
+        if t.params.shape[1] != 2:
+            raise ValueError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
+    if bounds is None:
+        bounds = view_bounds(problem, [t.params for t in trajs])
+    gx, gy, z = loss_grid(problem, bounds, resolution)
+    log = problem.log_levels if log_levels is None else bool(log_levels)
+    min_loss = problem.min_loss
+    data = model_x = None
+    if isinstance(problem, DataFit):
+        data = (problem.x, problem.y)
+        lo, hi = float(problem.x.min()), float(problem.x.max())
+        pad = 0.05 * (hi - lo or 1.0)
+        model_x = np.linspace(lo - pad, hi + pad, 200)
+    paths = tuple(
+        Path(label=t.label, optimizer=t.optimizer, points=t.params, losses=t.losses,
+             lookahead=t.lookahead, numbered=numbered_steps(t.params, bounds, max_labels),
+             model_lines=None if model_x is None else problem.predict(t.params, model_x),
+             diverged_at=t.diverged_at)
+        for t in trajs)
+    inside = [m for m in problem.minima[:, :2]
+              if bounds[0][0] <= m[0] <= bounds[0][1] and bounds[1][0] <= m[1] <= bounds[1][1]]
+    return Scene(
+        title=problem.name, param_names=tuple(problem.param_names),
+        bounds=bounds, grid_x=gx, grid_y=gy, surface=z,
+        levels=contour_levels(z, log=log, floor=min_loss), log_levels=log,
+        minima=np.array(inside).reshape(-1, 2), min_loss=min_loss, paths=paths,
+        data=data, data_labels=(getattr(problem, "x_label", "x"), getattr(problem, "y_label", "y")),
+        model_x=model_x,
+    )
