@@ -159,3 +159,18 @@ def gabor():
 
     xy = _builtin("gabor.csv")
     return gabor_problem(xy[:, 0], xy[:, 1], minima=_builtin("gabor_minima.csv"))
+
+
+MODELS = ("line-fit", "gabor")
+
+
+def from_csv(path: str | Path, model: str = "line-fit", x: str | None = None, y: str | None = None):
+    """A data problem for the x, y columns of a CSV file: ``model`` is "line-fit" or "gabor"."""
+    from descentlab.problems import gabor as gabor_problem
+    from descentlab.problems import linear_regression
+
+    if model not in MODELS:
+        raise ValueError(f"no model {model!r} for CSV data; choose one of {', '.join(MODELS)}")
+    table = read_csv(path, x, y)
+    build = linear_regression if model == "line-fit" else gabor_problem
+    return build(table.x, table.y, name=Path(path).name, x_label=table.x_name, y_label=table.y_name)

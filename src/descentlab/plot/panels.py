@@ -11,8 +11,10 @@ from __future__ import annotations
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from descentlab.plot import style
 from descentlab.scene import Path, Scene
@@ -117,11 +119,13 @@ def contour(scene: Scene, ax: Axes | None = None, numbers: bool = True) -> Axes:
 def _draw_path(ax: Axes, path: Path, numbers: bool) -> None:
     pts = path.points
     colors = _iterate_colors(path)
-    ax.plot(pts[:, 0], pts[:, 1], color="black", lw=1.3, zorder=4)
     if len(pts) <= 80:
+        ax.plot(pts[:, 0], pts[:, 1], color="black", lw=1.3, zorder=4)
         ax.scatter(pts[:, 0], pts[:, 1], c=colors, s=36, edgecolor="black", linewidth=0.6, zorder=5)
-    else:  # many iterates: small dots, and full markers only where a number goes
-        ax.scatter(pts[:, 0], pts[:, 1], c=colors, s=5, linewidth=0, zorder=5)
+    else:  # many iterates: a line coloured by iterate on a white halo, markers where numbers go
+        segments = np.stack([pts[:-1, :2], pts[1:, :2]], axis=1)
+        ax.add_collection(LineCollection(segments, colors="white", linewidths=3.2, zorder=4))
+        ax.add_collection(LineCollection(segments, colors=colors[1:], linewidths=1.8, zorder=4.5))
         ax.scatter(pts[path.numbered, 0], pts[path.numbered, 1], c=colors[path.numbered], s=36,
                    edgecolor="black", linewidth=0.6, zorder=5)
     if not numbers:
@@ -147,13 +151,20 @@ def model_lines(scene: Scene, ax: Axes | None = None, path: int = 0, colorbar: b
     ax.scatter(x, y, s=36, color=style.DATA_COLOR, edgecolor="black", linewidth=0.6, zorder=3,
                label="data")
     _pad_data_limits(ax, x, y)
+    lo, hi = ax.get_ylim()
+    outside = int(np.sum(np.all((p.model_lines < lo) | (p.model_lines > hi), axis=1)))
+    if outside:
+        ax.text(0.02, 0.02, f"{outside} of {len(p.points)} model lines lie outside this view",
+                transform=ax.transAxes, fontsize=8, color=style.DIVERGED_COLOR)
     ax.set_xlabel(f"input {scene.data_labels[0]}")
     ax.set_ylabel(f"output {scene.data_labels[1]}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     if colorbar:
         sm = mpl.cm.ScalarMappable(norm=Normalize(0, max(len(p.points) - 1, 1)), cmap=_iterate_cmap())
-        ax.figure.colorbar(sm, ax=ax, label="iterate t", fraction=0.05, pad=0.02)
+        bar = ax.figure.colorbar(sm, ax=ax, label="iterate t", fraction=0.05, pad=0.02)
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
     ax.set_title("(d) model of each iterate")
     return ax
 
