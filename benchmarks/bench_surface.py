@@ -15,8 +15,12 @@ For N random examples and a G×G grid of (φ0, φ1) it times
 
 Naive and ours are checked to agree to a relative 1e-9 on every naive value computed.
 Timings are best-of-``--repeat``; fast calls are looped (as ``timeit`` does) so that one sample
-lasts at least 20 ms, and the per-call time is reported. The script is a report: it always exits
-with status 0, and prints ``TARGET MISSED`` / ``CHECK FAILED`` lines when something is off.
+lasts at least 20 ms, and the per-call time is reported. The surface times (which should not
+depend on N) also get ``--repeat`` more samples in rounds that go through every N in turn, after
+the naive runs, so that drift in the machine's speed affects every N alike.
+
+The script is a report: it always exits with status 0, and prints ``TARGET MISSED`` /
+``CHECK FAILED`` lines when something is off.
 """
 
 from __future__ import annotations
@@ -50,13 +54,9 @@ class Row:
     max_rel: float
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Best per-call time of ``fn`` over ``repeat`` samples, and its last result.
-
-    A sample is one call when one call lasts ≥ MIN_SAMPLE_S (that first call then counts as a
-    sample); otherwise the number of calls per sample is raised tenfold until it does, and the
-    calibration run is discarded as warm-up.
-    """
+def calibrate(fn: Callable[[], object]) -> tuple[int, float, object]:
+    """Calls per timing sample so that one sample lasts ≥ MIN_SAMPLE_S (as ``timeit`` does):
+    returns that number, the per-call time of the calibration run, and ``fn``'s result."""
     number = 1
     while True:
         start = time.perf_counter()
@@ -64,15 +64,41 @@ def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
             result = fn()
         elapsed = time.perf_counter() - start
         if elapsed >= MIN_SAMPLE_S or number >= 10**6:
-            break
+            return number, elapsed / number, result
         number *= 10
-    samples = [elapsed / number] if number == 1 else []
+
+
+def sample(fn: Callable[[], object], number: int) -> float:
+    """Per-call time of ``number`` back-to-back calls of ``fn``."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Best per-call time of ``fn`` over ``repeat`` samples, and its result.
+
+    A sample is one call when one call lasts ≥ MIN_SAMPLE_S (the calibration call then counts
+    as a sample); otherwise a sample loops over enough calls, and the calibration run is
+    discarded as warm-up.
+    """
+    number, first, result = calibrate(fn)
+    samples = [first] if number == 1 else []
     while len(samples) < repeat:
-        start = time.perf_counter()
-        for _ in range(number):
-            result = fn()
-        samples.append((time.perf_counter() - start) / number)
+        samples.append(sample(fn, number))
     return min(samples), result
+
+
+def interleaved_best(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Best per-call time of each of ``fns`` over ``repeat`` rounds that sample each in turn,
+    so that a change in the machine's speed during the run affects all of them alike."""
+    numbers = [calibrate(fn)[0] for fn in fns]
+    best = [math.inf] * len(fns)
+    for _ in range(repeat):
+        for i, (fn, number) in enumerate(zip(fns, numbers, strict=True)):
+            best[i] = min(best[i], sample(fn, number))
+    return best
 
 
 def naive_loss(points: np.ndarray, x: np.ndarray, y: np.ndarray, chunk: int) -> np.ndarray:
@@ -122,7 +148,7 @@ def warm_up(grid: np.ndarray, chunk: int) -> None:
 
 
 def measure(n: int, grid: np.ndarray, args: argparse.Namespace,
-            rng: np.random.Generator) -> Row:
+            rng: np.random.Generator) -> tuple[Row, Callable[[], object]]:
     x, y = make_data(n, rng)
     size = grid.shape[0]
     build_s, problem = best_of(lambda: linear_regression(x, y), args.repeat)
@@ -138,7 +164,7 @@ def measure(n: int, grid: np.ndarray, args: argparse.Namespace,
     naive_s = naive_sub_s * size / len(rows)
     ours_sub = ours[rows]
     max_rel = float(np.max(np.abs(naive - ours_sub) / np.abs(ours_sub)))
-    return Row(n, naive_s, len(rows), surface_s, build_s, max_rel)
+    return Row(n, naive_s, len(rows), surface_s, build_s, max_rel), lambda: problem.loss(grid)
 
 
 def fmt_time(seconds: float) -> str:
@@ -194,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.machine()}, {platform.system()}; naive temporaries ≤ "
           f"{2 * args.chunk * 8 / 2**20:.0f} MiB")
     warm_up(grid, args.chunk)
-    rows = [measure(n, grid, args, rng) for n in args.sizes]
+    rows, surfaces = zip(*(measure(n, grid, args, rng) for n in args.sizes), strict=True)
+    # the surface times are tiny and N should not matter to them: sample them again in rounds
+    # across all N, so that the machine's speed drifting during the naive runs cannot tell
+    for row, again in zip(rows, interleaved_best(list(surfaces), args.repeat), strict=True):
+        row.surface_s = min(row.surface_s, again)
 
     head = (f"{'N':>9}  {'naive (whole grid)':>18}  {'ours surface':>12}  "
             f"{'ours build':>10}  {'naive/ours':>10}  {'naive/(ours+build)':>18}  "
@@ -206,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         note = "" if r.rows_done == args.grid else f"(extrapolated from {r.rows_done} rows)"
         print(f"{fmt_n(r.n):>9}  {fmt_time(r.naive_s):>18}  {fmt_time(r.surface_s):>12}  "
               f"{fmt_time(r.build_s):>10}  {r.naive_s / r.surface_s:>9.0f}×  "
-              f"{r.naive_s / (r.surface_s + r.build_s):>17.0f}×  {r.max_rel:>12.1e}  {note}")
+              f"{r.naive_s / (r.surface_s + r.build_s):>17.0f}×  {r.max_rel:>12.1e}  {note}".rstrip())
     print()
 
     small, large = rows[0], rows[-1]

@@ -66,9 +66,10 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
               y: str | None = None) -> XYData:
     """Parse CSV text into an :class:`XYData`; ``source`` names it in error messages.
 
-    The first row is a header when any of its cells is not a number; otherwise the columns are
-    named "1", "2", …. Without ``x``/``y`` the first two numeric columns are used (a column is
-    numeric when its first data cell is a number; every later cell must then be one too).
+    The first row is a header when any of its non-empty cells is not a number; otherwise the
+    columns are named "1", "2", …. Without ``x``/``y`` the first two numeric columns are used (a
+    column is numeric when any of its cells is a number; every cell of a used column must then be
+    a finite number, or the error names its row and column).
     """
     reader = csv.reader(io.StringIO(text, newline=""))  # newline="": CR-only files parse too
     rows: list[tuple[int, list[str]]] = []
@@ -82,7 +83,7 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
     if not rows:
         raise DataError(f"{source} is empty")
     first = rows[0][1]
-    has_header = any(_number(c) is None for c in first)
+    has_header = any(c != "" and _number(c) is None for c in first)
     names = first if has_header else [str(i + 1) for i in range(len(first))]
     data = rows[1:] if has_header else rows
     if not data:
@@ -100,7 +101,8 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
 
     ix, iy = column(x, "x"), column(y, "y")
     if ix is None or iy is None:
-        numeric = [j for j, c in enumerate(data[0][1]) if _number(c) is not None and j not in (ix, iy)]
+        numeric = [j for j in range(len(names)) if j not in (ix, iy)
+                   and any(_number(cells[j]) is not None for _, cells in data)]
         if ix is None:
             ix, numeric = (numeric[0], numeric[1:]) if numeric else (None, numeric)
         if iy is None:
@@ -109,6 +111,8 @@ def parse_csv(text: str, source: str = "data", x: str | None = None,
             raise DataError(f"{source} needs two numeric columns for x and y; "
                             f"columns are: {', '.join(names)}")
 
+    if ix == iy:
+        raise DataError(f"{source}: x and y are the same column {names[ix]!r}")
     values = np.empty((len(data), 2))
     for r, (line, cells) in enumerate(data):
         for k, j in enumerate((ix, iy)):
