@@ -29,7 +29,7 @@ demo: $(VENV)/.demo
 	@echo "figures written to out/"
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.demo
