@@ -93,11 +93,8 @@ def _problem(problem: str, data: Path | None, x: str | None, y: str | None,
 
 
 def _optimizer(name: str, problem, lr, beta, gamma, eps) -> optimizers.Optimizer:
-    if name not in optimizers.OPTIMIZERS:
-        raise UsageError(f"unknown optimizer {name!r}; choose one of {', '.join(optimizers.OPTIMIZERS)}")
     given = {"lr": lr, "beta": beta, "gamma": gamma, "eps": eps}
-    factory = optimizers.OPTIMIZERS[name]
-    takes = factory.__code__.co_varnames[: factory.__code__.co_argcount]
+    takes = optimizers.hyperparameter_names(name)
     for key, value in given.items():
         if value is not None and key not in takes:
             flags = ", ".join("--" + k for k in takes)

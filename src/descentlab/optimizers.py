@@ -73,8 +73,7 @@ class Optimizer(NamedTuple):
     @property
     def label(self) -> str:
         """``"nesterov (α=0.01, β=0.9)"``: the name with its hyper-parameters in the book's symbols."""
-        parts = ", ".join(f"{SYMBOLS.get(k, k)}={v:g}" for k, v in self.hyperparams.items())
-        return f"{self.name} ({parts})"
+        return describe(self.name, self.hyperparams)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams.items())
@@ -82,6 +81,12 @@ class Optimizer(NamedTuple):
 
 
 SYMBOLS = {"lr": "α", "beta": "β", "gamma": "γ", "eps": "ε"}
+
+
+def describe(name: str, hyperparams: dict[str, float]) -> str:
+    """``describe("nesterov", {"lr": 0.01, "beta": 0.9}) == "nesterov (α=0.01, β=0.9)"``."""
+    parts = ", ".join(f"{SYMBOLS.get(k, k)}={v:g}" for k, v in hyperparams.items())
+    return f"{name} ({parts})"
 
 
 def _params(params: Any) -> np.ndarray:
@@ -245,16 +250,21 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
 }
 
 
+def hyperparameter_names(name: str) -> tuple[str, ...]:
+    """The hyper-parameters an optimizer takes, e.g. ``("lr", "beta", "gamma", "eps")`` for adam."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    code = OPTIMIZERS[name].__code__
+    return code.co_varnames[: code.co_argcount]
+
+
 def make(name: str, **hyperparams: float) -> Optimizer:
     """Build an optimizer by name: ``make("nesterov", lr=0.01, beta=0.9)``.
 
     Raises ValueError for an unknown name or a hyper-parameter the method does not have.
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    factory = OPTIMIZERS[name]
-    allowed = factory.__code__.co_varnames[: factory.__code__.co_argcount]
+    allowed = hyperparameter_names(name)
     unknown = [k for k in hyperparams if k not in allowed]
     if unknown:
         raise ValueError(f"{name} has no hyper-parameter {unknown[0]!r}; it takes {', '.join(allowed)}")
-    return factory(**hyperparams)
+    return OPTIMIZERS[name](**hyperparams)

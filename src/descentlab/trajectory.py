@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from descentlab.files import write_text_atomic
-from descentlab.optimizers import SYMBOLS
+from descentlab.optimizers import describe
 
 FORMAT = "descentlab-trajectory/1"
 _OPTIONAL = ("momentum", "second_moment")
@@ -58,8 +58,7 @@ class Trajectory:
     @property
     def label(self) -> str:
         """``"nesterov (α=0.05, β=0.9)"``."""
-        parts = ", ".join(f"{SYMBOLS.get(k, k)}={v:g}" for k, v in self.hyperparams.items())
-        return f"{self.optimizer} ({parts})"
+        return describe(self.optimizer, self.hyperparams)
 
     def __repr__(self) -> str:
         status = f"diverged at step {self.diverged_at}" if self.diverged_at else f"loss {self.losses[-1]:.6g}"
