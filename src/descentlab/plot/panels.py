@@ -68,6 +68,14 @@ def _surface_values(scene: Scene, z: np.ndarray) -> np.ndarray:
     return np.log10(np.maximum(z - scene.levels[0], 0.0) + lowest_band)
 
 
+def _viewing_azimuth(z: np.ndarray) -> float:
+    """Look from above the lowest corner of the grid, so high walls stand behind the path."""
+    corners = {(-1, -1): z[0, 0], (1, -1): z[0, -1], (-1, 1): z[-1, 0], (1, 1): z[-1, -1]}
+    finite = {k: v for k, v in corners.items() if np.isfinite(v)}
+    cx, cy = min(finite, key=finite.get) if finite else (1, -1)
+    return float(np.degrees(np.arctan2(cy, cx)))
+
+
 def surface(scene: Scene, ax: Axes | None = None) -> Axes:
     """(b) The loss surface L[φ] in 3-D with each path on it (log10 height for steep surfaces)."""
     ax = _axes(ax, "3d")
@@ -75,7 +83,7 @@ def surface(scene: Scene, ax: Axes | None = None) -> Axes:
     xx, yy = np.meshgrid(scene.grid_x, scene.grid_y)
     zz = _surface_values(scene, np.where(np.isfinite(scene.surface), scene.surface, np.nan))
     ax.plot_surface(xx, yy, zz, cmap=style.SURFACE_CMAP, linewidth=0,
-                    antialiased=True, alpha=0.85, rcount=60, ccount=60, zorder=1)
+                    antialiased=True, alpha=1.0, rcount=60, ccount=60, zorder=1)
     for path in scene.paths:
         pz = _surface_values(scene, path.losses)
         colors = _iterate_colors(path)
@@ -88,7 +96,7 @@ def surface(scene: Scene, ax: Axes | None = None) -> Axes:
     ax.set_zlabel(r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
-    ax.view_init(elev=32, azim=-125)
+    ax.view_init(elev=32, azim=_viewing_azimuth(zz))
     ax.set_title("(b) loss surface")
     return ax
 
