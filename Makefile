@@ -25,7 +25,8 @@ demo: $(VENV)/.demo
 	$(BIN)/descentlab figure -o out/figure-6-1.png
 	$(BIN)/descentlab figure --optimizer momentum -o out/figure-6-1-momentum.png
 	$(BIN)/descentlab figure --problem gabor -o out/figure-gabor.png
-	$(BIN)/descentlab figure --problem rosenbrock --lr 1e-3 --beta 0.9 --steps 300 -o out/figure-rosenbrock.png
+	$(BIN)/descentlab figure --problem rosenbrock -o out/figure-rosenbrock.png
+	$(BIN)/descentlab figure --problem himmelblau --optimizer momentum -o out/figure-himmelblau.png
 	@echo "figures written to out/"
 
 test: $(VENV)/.test
