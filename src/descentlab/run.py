@@ -117,5 +117,5 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
         second_moment=None if vs[0] is None else np.array(vs),
         batches=None if plan is None else tuple(np.asarray(b, dtype=np.int64) for b in plan[:done]),
         diverged_at=diverged_at, seed=seed if plan is not None and batches is None else None,
-        batch_size=batch_size,
+        batch_size=None if batch_size is None else int(batch_size),  # validated; numpy ints → int
     )

@@ -67,7 +67,10 @@ def quadratic(kappa: float = 10.0, angle: float = 30.0, mu: float = 1.0, dim: in
     k = validation.real("kappa (κ)", kappa)
     if not (np.isfinite(k) and k >= 1):
         raise ValueError(f"kappa (κ) must be finite and >= 1, got {kappa!r}")
-    theta = np.deg2rad(validation.real("angle", angle))
+    a = validation.real("angle", angle)
+    if not np.isfinite(a):
+        raise ValueError(f"angle must be a finite number of degrees, got {angle!r}")
+    theta = np.deg2rad(a)
     m = validation.positive("mu (μ)", mu)
     n = validation.integer("dim", dim, 2)
     c = np.zeros(n) if center is None else validation.point("center", center, n)
