@@ -14,11 +14,13 @@ import importlib
 from typing import Any
 
 from descentlab import datasets, optimizers, problems
-from descentlab.run import draw_batches, run
+from descentlab.run import draw_batches, run, run_many
 from descentlab.trajectory import Trajectory
 
 __version__ = "0.1.0"
-__all__ = ["Trajectory", "datasets", "draw_batches", "optimizers", "plot", "problems", "run", "scene"]
+__all__ = [
+    "Trajectory", "datasets", "draw_batches", "optimizers", "plot", "problems", "run", "run_many", "scene",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,3 +120,25 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
         diverged_at=diverged_at, seed=seed if plan is not None and batches is None else None,
         batch_size=None if batch_size is None else int(batch_size),  # validated; numpy ints → int
     )
+
+
+def run_many(optimizers: Sequence[Optimizer], problem: Problem, start: Sequence[float] | None = None,
+             steps: int | None = None, *, batch_size: int | None = None, seed: int = 0,
+             batches: Sequence | None = None) -> list[Trajectory]:
+    """Run several optimizers from one start for a fair comparison.
+
+    With minibatches, the batch sequence is drawn **once** (or taken from ``batches``) and every
+    optimizer sees the same examples at the same step; each trajectory records ``seed`` and
+    ``batch_size`` and ``meta["shared_batches"] = True``. Arguments are as for :func:`run`.
+    """
+    if len(optimizers) == 0:
+        raise ValueError("give at least one optimizer to run")
+    steps = problem.suggested.steps if steps is None else validation.integer("steps", steps, 0)
+    seed = validation.integer("seed", seed, 0)
+    plan = _batches(problem, steps, batch_size, seed, batches)
+    trajs = [run(opt, problem, start, steps, batches=plan) for opt in optimizers]
+    if plan is None:
+        return trajs
+    return [dataclasses.replace(t, seed=seed if batches is None else None,
+                                batch_size=None if batch_size is None else int(batch_size),
+                                meta={**t.meta, "shared_batches": True}) for t in trajs]

@@ -6,8 +6,20 @@ Figure-level: :func:`figure_6_1`. Axes-level panels (``panel(scene, ax=None) -> 
 ``plt.show()``; figures are plain :class:`matplotlib.figure.Figure` objects.
 """
 
-from descentlab.plot.figure import figure_6_1
-from descentlab.plot.panels import contour, data, loss_curve, model_lines, surface
+from descentlab.plot.figure import compare, figure_6_1
+from descentlab.plot.panels import (
+    contour,
+    contour_background,
+    data,
+    final_models,
+    loss_curve,
+    model_lines,
+    surface,
+    surface_background,
+)
 from descentlab.plot.save import FORMATS, save
 
-__all__ = ["FORMATS", "contour", "data", "figure_6_1", "loss_curve", "model_lines", "save", "surface"]
+__all__ = [
+    "FORMATS", "compare", "contour", "contour_background", "data", "figure_6_1", "final_models",
+    "loss_curve", "model_lines", "save", "surface", "surface_background",
+]

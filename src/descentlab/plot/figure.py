@@ -53,3 +53,42 @@ def _title(problem: Problem, traj: Trajectory) -> str:
     if traj.diverged_at is not None:
         return f"{head} — diverged at step {traj.diverged_at}"
     return f"{head}, final L = {traj.losses[-1]:.4g}"
+
+
+def compare(problem: Problem, trajectories: list[Trajectory], *, log_levels: bool | None = None,
+            resolution: int = 150, bounds=None, lookahead: bool = False) -> Figure:
+    """Several optimizers on one problem from one start, in one figure.
+
+    The paths overlaid on the contour map (a colour and marker per optimizer, hyper-parameters in
+    the legend), the loss per step on a log scale (minus the minimum where it is known, so linear
+    convergence is a straight line) and, for data problems, the final model line of each.
+
+    Args:
+        lookahead: also draw, for Nesterov runs, where each gradient was taken.
+    """
+    if len(trajectories) == 0:
+        raise ValueError("compare needs at least one trajectory")
+    sc = scene_mod.build(problem, trajectories, resolution=resolution, log_levels=log_levels,
+                         bounds=bounds)
+    ncols = 3 if sc.has_data else 2
+    fig = Figure(figsize=(6.2 * ncols, 5.6), layout="constrained")
+    axes = fig.subplots(1, ncols)
+    ax = panels.contour(sc, axes[0], lookahead=lookahead)
+    ax.set_title("paths on the loss contours" + (" (log-spaced levels)" if sc.log_levels else ""))
+    panels.loss_curve(sc, axes[1])
+    if sc.has_data:
+        panels.final_models(sc, axes[2])
+    fig.suptitle(_compare_title(problem, trajectories), fontsize=13)
+    return fig
+
+
+def _compare_title(problem: Problem, trajs: list[Trajectory]) -> str:
+    steps = max(t.steps for t in trajs)
+    start = ", ".join(f"{v:g}" for v in trajs[0].params[0])
+    head = f"{problem.name}: {len(trajs)} optimizers from ({start}), {steps} steps"
+    first = trajs[0]
+    if first.batches is not None:
+        how = f"batch size {first.batch_size}, seed {first.seed}" if first.batch_size else "given batches"
+        shared = first.meta.get("shared_batches", False)
+        head += f"\n{'all share the same' if shared else 'each draws its own'} minibatch sequence ({how})"
+    return head
