@@ -116,8 +116,8 @@ def test_beta_zero_is_gradient_descent_exactly(method, problem_name):
     batches = None
     if problem.n_examples:
         batches = dl.draw_batches(problem.n_examples, 3, s["steps"], seed=1)
-    gd = dl.run(optimizers.gd(lr=s["lr"]), problem, start=s["start"], steps=s["steps"],
-                batches=batches)
+    plain = optimizers.gd(lr=s["lr"]) if batches is None else optimizers.sgd(lr=s["lr"])  # GD on B_t
+    gd = dl.run(plain, problem, start=s["start"], steps=s["steps"], batches=batches)
     other = dl.run(getattr(optimizers, method)(lr=s["lr"], beta=0.0), problem, start=s["start"],
                    steps=s["steps"], batches=batches)
     for field in ("params", "losses", "lookahead", "grads"):
@@ -134,8 +134,14 @@ def test_beta_zero_test_can_tell_methods_apart():
     assert not np.allclose(gd.params, nag.params, rtol=1e-6, atol=0)
 
 
+def test_gd_refuses_minibatches_and_names_sgd():
+    problem, s = setup("line-fit")
+    with pytest.raises(ValueError, match="sgd"):
+        dl.run(optimizers.gd(lr=s["lr"]), problem, start=s["start"], steps=3, batch_size=2)
+
+
 @pytest.mark.parametrize("problem_name", ["line-fit", "gabor"])
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "gd"])
 def test_batch_of_all_examples_is_full_data(method, problem_name):
     """SGD on batches that hold every example is GD (and so for each method); only the
     summation order differs (the line fit sums full data through sufficient statistics)."""

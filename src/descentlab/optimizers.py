@@ -26,6 +26,7 @@ leading batch of configurations broadcasts through unchanged).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -254,8 +255,13 @@ def hyperparameter_names(name: str) -> tuple[str, ...]:
     """The hyper-parameters an optimizer takes, e.g. ``("lr", "beta", "gamma", "eps")`` for adam."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    code = OPTIMIZERS[name].__code__
-    return code.co_varnames[: code.co_argcount]
+    return tuple(inspect.signature(OPTIMIZERS[name]).parameters)
+
+
+def defaults(name: str) -> dict[str, float]:
+    """The default hyper-parameters of an optimizer (all but α): ``defaults("adam")["gamma"] == 0.999``."""
+    params = inspect.signature(OPTIMIZERS[name]).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
 def make(name: str, **hyperparams: float) -> Optimizer:

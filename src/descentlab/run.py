@@ -81,6 +81,8 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
     phi0 = validation.point("start", problem.suggested.start if start is None else start,
                             problem.n_params)
     plan = _batches(problem, steps, batch_size, seed, batches)
+    if plan is not None and optimizer.name == "gd":
+        raise ValueError("gd takes its gradient on all the data (book eq. 6.3); use sgd for minibatches")
 
     state = optimizer.init(phi0)
     params, moms, vs = [state.params], [state.momentum], [state.second_moment]
@@ -128,17 +130,20 @@ def run_many(optimizers: Sequence[Optimizer], problem: Problem, start: Sequence[
     """Run several optimizers from one start for a fair comparison.
 
     With minibatches, the batch sequence is drawn **once** (or taken from ``batches``) and every
-    optimizer sees the same examples at the same step; each trajectory records ``seed`` and
-    ``batch_size`` and ``meta["shared_batches"] = True``. Arguments are as for :func:`run`.
+    optimizer sees the same examples at the same step; each such trajectory records ``seed`` and
+    ``batch_size`` and ``meta["shared_batches"] = True``. Gradient descent (``gd``) always uses
+    all the data, as the book defines it. Arguments are as for :func:`run`.
     """
     if len(optimizers) == 0:
         raise ValueError("give at least one optimizer to run")
     steps = problem.suggested.steps if steps is None else validation.integer("steps", steps, 0)
     seed = validation.integer("seed", seed, 0)
     plan = _batches(problem, steps, batch_size, seed, batches)
-    trajs = [run(opt, problem, start, steps, batches=plan) for opt in optimizers]
+    trajs = [run(opt, problem, start, steps, batches=None if opt.name == "gd" else plan)
+             for opt in optimizers]
     if plan is None:
         return trajs
-    return [dataclasses.replace(t, seed=seed if batches is None else None,
+    return [t if t.batches is None else
+            dataclasses.replace(t, seed=seed if batches is None else None,
                                 batch_size=None if batch_size is None else int(batch_size),
                                 meta={**t.meta, "shared_batches": True}) for t in trajs]

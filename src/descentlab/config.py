@@ -1,0 +1,245 @@
+"""Everything needed to reproduce a run or a comparison, as a small TOML file.
+
+    problem = "line-fit"
+    start = [1.6, -0.5]
+    steps = 60
+    seed = 0
+
+    [optimizers.nesterov]
+    lr = 0.05
+    beta = 0.8
+
+``Config.resolved()`` fills every default (start, steps, each optimizer's α, β…) from the
+problem's suggestions, so a dumped config keeps reproducing the same figure even if defaults
+change. Tables under ``[optimizers]`` are named freely; ``method = "nesterov"`` picks the update
+rule when the name is not one (e.g. ``[optimizers."nesterov β=0.99"]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from descentlab import optimizers as optim
+from descentlab import validation
+from descentlab.problems import NAMES as PROBLEM_NAMES
+from descentlab.problems.base import Problem
+from descentlab.trajectory import Trajectory
+
+SGD_BATCH = 3
+"""Minibatch size used when an ``sgd`` run gives none (sgd with all the data would be gd)."""
+
+TOP_KEYS = ("problem", "data", "x", "y", "kappa", "angle", "start", "steps", "batch_size", "seed",
+            "optimizers")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer of a run: a display name, its update rule, its hyper-parameters."""
+
+    name: str
+    method: str
+    hyperparams: dict[str, float] = field(default_factory=dict)
+
+    def build(self) -> optim.Optimizer:
+        return optim.make(self.method, **self.hyperparams)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A problem, a start, a budget and one or more optimizers."""
+
+    optimizers: tuple[OptimizerSpec, ...] = ()
+    problem: str = "line-fit"
+    data: str | None = None
+    x: str | None = None
+    y: str | None = None
+    kappa: float | None = None
+    angle: float | None = None
+    start: tuple[float, ...] | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    seed: int = 0
+
+    # ---- building ------------------------------------------------------------------------------
+
+    def build_problem(self) -> Problem:
+        """The problem this config names (built-in, or ``data`` read from CSV)."""
+        from descentlab import datasets, problems
+
+        quad = {k: v for k, v in (("kappa", self.kappa), ("angle", self.angle)) if v is not None}
+        if quad and self.problem != "quadratic":
+            raise ConfigError(f"{next(iter(quad))} applies to problem 'quadratic' only, not {self.problem!r}")
+        if self.data is not None:
+            return datasets.from_csv(self.data, model=self.problem, x=self.x, y=self.y)
+        if self.x is not None or self.y is not None:
+            raise ConfigError("x and y choose columns of data; give data (a CSV file) too")
+        return problems.by_name(self.problem, **quad)
+
+    def resolved(self, problem: Problem | None = None) -> Config:
+        """This config with every default made explicit for ``problem`` (built if not given)."""
+        problem = self.build_problem() if problem is None else problem
+        if not self.optimizers:
+            raise ConfigError("no optimizers: give at least one")
+        specs = []
+        for spec in self.optimizers:
+            takes = optim.hyperparameter_names(spec.method)
+            unknown = [k for k in spec.hyperparams if k not in takes]
+            if unknown:
+                raise ConfigError(f"{spec.name} ({spec.method}) has no hyper-parameter {unknown[0]!r}; "
+                                  f"it takes {', '.join(takes)}")
+            hyper = {"lr": problem.suggested.lr_for(spec.method)} | optim.defaults(spec.method)
+            if spec.method in ("momentum", "nesterov"):
+                hyper["beta"] = problem.suggested.beta
+            specs.append(OptimizerSpec(spec.name, spec.method, hyper | spec.hyperparams))
+        start = problem.suggested.start if self.start is None else self.start
+        batch = self.batch_size
+        if batch is None and problem.n_examples is not None and any(s.method == "sgd" for s in specs):
+            batch = min(SGD_BATCH, problem.n_examples)
+        return dataclasses.replace(
+            self, optimizers=tuple(specs),
+            start=tuple(float(v) for v in validation.point("start", start, problem.n_params)),
+            steps=problem.suggested.steps if self.steps is None else self.steps, batch_size=batch)
+
+    def run(self) -> tuple[Problem, list[Trajectory]]:
+        """Build the problem and run every optimizer from the same start on the same batches."""
+        from descentlab.run import run_many
+
+        problem = self.build_problem()
+        full = self.resolved(problem)
+        opts = [s.build() for s in full.optimizers]
+        trajs = run_many(opts, problem, full.start, full.steps, batch_size=full.batch_size, seed=full.seed)
+        named = [dataclasses.replace(t, meta={**t.meta, "name": s.name})
+                 for t, s in zip(trajs, full.optimizers, strict=True)]
+        return problem, named
+
+    # ---- overrides -----------------------------------------------------------------------------
+
+    def with_set(self, assignment: str) -> Config:
+        """Apply ``NAME.KEY=VALUE`` (``nesterov.lr=0.01``) to the optimizer called NAME."""
+        target, eq, value = assignment.partition("=")
+        name, dot, key = target.strip().rpartition(".")
+        if not (eq and dot and name and key and value.strip()):
+            raise ConfigError(f"--set expects NAME.KEY=VALUE, e.g. nesterov.lr=0.01; got {assignment!r}")
+        names = [s.name for s in self.optimizers]
+        if name not in names:
+            raise ConfigError(f"--set {target}: {name!r} is not among the optimizers ({', '.join(names)})")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"--set {target}: {value.strip()!r} is not a number") from None
+        specs = tuple(dataclasses.replace(s, hyperparams={**s.hyperparams, key.strip(): number})
+                      if s.name == name else s for s in self.optimizers)
+        return dataclasses.replace(self, optimizers=specs)
+
+    # ---- TOML ----------------------------------------------------------------------------------
+
+    def to_toml(self) -> str:
+        """The config as TOML (``Config.from_toml`` reads it back equal)."""
+        lines = ["# descentlab configuration: descentlab compare --config THIS_FILE -o figure.png"]
+        for key in TOP_KEYS[:-1]:
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for spec in self.optimizers:
+            lines += ["", f"[optimizers.{json.dumps(spec.name, ensure_ascii=False)}]"]
+            if spec.method != spec.name:
+                lines.append(f"method = {json.dumps(spec.method)}")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in spec.hyperparams.items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "config") -> Config:
+        """Parse TOML text; ``source`` names it in error messages."""
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{source}: not valid TOML: {err}") from None
+        return cls.from_dict(raw, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        """Read a TOML file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such file") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{p}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+        return cls.from_toml(text, str(p))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> Config:
+        unknown = [k for k in raw if k not in TOP_KEYS]
+        if unknown:
+            raise ConfigError(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
+        kinds = {"problem": str, "data": str, "x": str, "y": str, "kappa": (int, float),
+                 "angle": (int, float), "steps": int, "batch_size": int, "seed": int}
+        for key, kind in kinds.items():
+            if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], kind)):
+                raise ConfigError(f"{source}: {key} = {raw[key]!r} has the wrong type")
+        if "problem" in raw and raw["problem"] not in PROBLEM_NAMES:
+            raise ConfigError(f"{source}: unknown problem {raw['problem']!r}; choose one of "
+                              f"{', '.join(PROBLEM_NAMES)}")
+        start = raw.get("start")
+        if start is not None and (not isinstance(start, list)
+                                  or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                             for v in start)):
+            raise ConfigError(f"{source}: start must be a list of numbers, got {start!r}")
+        tables = raw.get("optimizers", {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{source}: optimizers must be tables, e.g. [optimizers.nesterov]")
+        specs = tuple(_spec(name, table, source) for name, table in tables.items())
+        fields_ = {k: raw[k] for k in TOP_KEYS[:-1] if k in raw}
+        if start is not None:
+            fields_["start"] = tuple(float(v) for v in start)
+        return cls(optimizers=specs, **fields_)
+
+
+def _spec(name: str, table: object, source: str) -> OptimizerSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: optimizers.{name} must be a table of hyper-parameters")
+    method = table.get("method", name)
+    if method not in optim.OPTIMIZERS:
+        raise ConfigError(f"{source}: optimizers.{name}: unknown method {method!r}; "
+                          f"choose one of {', '.join(optim.OPTIMIZERS)} (or set method = ...)")
+    hyper = {}
+    for key, value in table.items():
+        if key == "method":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{source}: optimizers.{name}.{key} = {value!r} is not a number")
+        hyper[key] = float(value)
+    return OptimizerSpec(name, method, hyper)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_optimizer_list(text: str) -> tuple[OptimizerSpec, ...]:
+    """``"gd,momentum,nesterov"`` → specs with no hyper-parameters yet."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ConfigError(f"--optimizers expects a comma-separated list, got {text!r}")
+    for n in names:
+        if n not in optim.OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {n!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--optimizers lists one more than once: {text!r} (use a config file with "
+                          "method = ... to compare two settings of one method)")
+    return tuple(OptimizerSpec(n, n) for n in names)
