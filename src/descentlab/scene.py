@@ -185,3 +185,77 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         data=data, data_labels=(getattr(problem, "x_label", "x"), getattr(problem, "y_label", "y")),
         model_x=model_x,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class LookaheadStep:
+    r"""One step of Nesterov (eq. 6.12) and of classical momentum (eq. 6.11) from the same φ_t, m_t.
+
+    Both rules move by the momentum part :math:`-\alpha\beta\,m_t` and by a gradient part
+    :math:`-\alpha(1-\beta)\,g`; they differ only in where g is taken:
+
+    * Nesterov: g = ∂L/∂φ at the look-ahead point φ_t − αβ·m_t;
+    * momentum: g = ∂L/∂φ at φ_t.
+
+    so that φ_{t+1} = φ_t − αβ·m_t − α(1−β)·g = φ_t − α·m_{t+1}.
+    """
+
+    step: int
+    alpha: float
+    beta: float
+    phi: np.ndarray                 # φ_t
+    momentum: np.ndarray            # m_t
+    lookahead: np.ndarray           # φ_t − αβ·m_t
+    grad_lookahead: np.ndarray      # the gradient at the look-ahead point (Nesterov's)
+    grad_here: np.ndarray           # the gradient at φ_t (momentum's)
+    batch: np.ndarray | None
+
+    @property
+    def momentum_part(self) -> np.ndarray:
+        """−αβ·m_t, the same for both rules."""
+        return self.lookahead - self.phi
+
+    @property
+    def nesterov_grad_part(self) -> np.ndarray:
+        return -self.alpha * (1.0 - self.beta) * self.grad_lookahead
+
+    @property
+    def momentum_grad_part(self) -> np.ndarray:
+        return -self.alpha * (1.0 - self.beta) * self.grad_here
+
+    @property
+    def nesterov_next(self) -> np.ndarray:
+        return self.lookahead + self.nesterov_grad_part
+
+    @property
+    def momentum_next(self) -> np.ndarray:
+        return self.lookahead + self.momentum_grad_part
+
+
+def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> LookaheadStep:
+    """The geometry of step ``step`` of a momentum or Nesterov trajectory under both rules."""
+    if trajectory.momentum is None or "beta" not in trajectory.hyperparams:
+        raise ValueError(f"the look-ahead view needs a momentum or nesterov run, got {trajectory.optimizer}")
+    t = validation.integer("step", step, 0, max(trajectory.steps - 1, 0))
+    if trajectory.steps == 0:
+        raise ValueError("the trajectory has no steps to show")
+    alpha, beta = trajectory.hyperparams["lr"], trajectory.hyperparams["beta"]
+    phi, m = trajectory.params[t], trajectory.momentum[t]
+    batch = None if trajectory.batches is None else trajectory.batches[t]
+    ahead = phi - alpha * beta * m
+    return LookaheadStep(step=t, alpha=alpha, beta=beta, phi=phi, momentum=m, lookahead=ahead,
+                         grad_lookahead=problem.grad(ahead, batch), grad_here=problem.grad(phi, batch),
+                         batch=batch)
+
+
+def step_bounds(geometry: LookaheadStep, previous: np.ndarray | None = None,
+                pad: float = 0.35) -> Bounds:
+    """A square view around φ_t, the look-ahead point and both next points (and φ_{t−1} if given)."""
+    pts = np.array([geometry.phi, geometry.lookahead, geometry.nesterov_next, geometry.momentum_next])
+    if previous is not None:
+        pts = np.vstack([pts, previous])
+    lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+    side = (1 + 2 * pad) * max(float((hi - lo).max()), 1e-9)  # square: drawn with equal aspect
+    mid = (lo + hi) / 2
+    return ((float(mid[0] - side / 2), float(mid[0] + side / 2)),
+            (float(mid[1] - side / 2), float(mid[1] + side / 2)))

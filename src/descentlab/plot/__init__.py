@@ -7,6 +7,7 @@ Figure-level: :func:`figure_6_1`. Axes-level panels (``panel(scene, ax=None) -> 
 """
 
 from descentlab.plot.figure import compare, figure_6_1
+from descentlab.plot.lookahead import lookahead, lookahead_trace
 from descentlab.plot.panels import (
     contour,
     contour_background,
@@ -21,5 +22,5 @@ from descentlab.plot.save import FORMATS, save
 
 __all__ = [
     "FORMATS", "compare", "contour", "contour_background", "data", "figure_6_1", "final_models",
-    "loss_curve", "model_lines", "save", "surface", "surface_background",
+    "lookahead", "lookahead_trace", "loss_curve", "model_lines", "save", "surface", "surface_background",
 ]
