@@ -2,6 +2,9 @@
 
     descentlab figure -o fig.png
     descentlab run --problem rosenbrock --optimizer nesterov --lr 1e-3 --beta 0.9 --steps 500 --save run.csv
+    descentlab compare --optimizers gd,momentum,nesterov,adam -o compare.png
+    descentlab lookahead -o lookahead.png
+    descentlab animate --optimizers momentum,nesterov -o race.gif
 
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
 Bad input prints one line, ``descentlab <command>: error: ...``, and exits with status 2.
@@ -17,6 +20,7 @@ import numpy as np
 import typer
 
 from descentlab import optimizers, validation
+from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
 from descentlab.problems import NAMES as PROBLEM_NAMES
 
 app = typer.Typer(
@@ -32,8 +36,8 @@ class UsageError(ValueError):
 
 # ---- options shared by the commands ------------------------------------------------------------
 
-ProblemOpt = Annotated[str, typer.Option(
-    "--problem", "-p", help=f"Built-in problem: {', '.join(PROBLEM_NAMES)}. "
+ProblemOpt = Annotated[str | None, typer.Option(
+    "--problem", "-p", help=f"Built-in problem: {', '.join(PROBLEM_NAMES)} (default line-fit). "
     "With --data: the model to fit to the data (line-fit or gabor).")]
 DataOpt = Annotated[Path | None, typer.Option(
     "--data", help="CSV file of x, y data to fit (default: the problem's built-in data).")]
@@ -45,6 +49,8 @@ AngleOpt = Annotated[float | None, typer.Option(
     "--angle", help="Rotation of the quadratic's axes in degrees (quadratic only; default 30).")]
 OptimizerOpt = Annotated[str, typer.Option(
     "--optimizer", "-O", help=f"Update rule: {', '.join(optimizers.OPTIMIZERS)}.")]
+OptimizersOpt = Annotated[str | None, typer.Option(
+    "--optimizers", help=f"Comma-separated update rules, from {', '.join(optimizers.OPTIMIZERS)}.")]
 LrOpt = Annotated[float | None, typer.Option(
     "--lr", help="Learning rate α > 0 (default: suggested for the problem and optimizer).")]
 BetaOpt = Annotated[float | None, typer.Option(
@@ -60,79 +66,100 @@ StartOpt = Annotated[str | None, typer.Option(
     "(default: suggested for the problem).")]
 BatchOpt = Annotated[int | None, typer.Option(
     "--batch-size", "-b", help="Minibatch size 1..N for data problems (default: all N, "
-    "except sgd, which draws 3 examples per step).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the minibatch draw (same seed, same run).")]
+    "except with sgd, which draws 3 examples per step). Compared optimizers share one batch sequence.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the minibatch draw (default 0).")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Per-optimizer hyper-parameter NAME.KEY=VALUE, e.g. --set nesterov.lr=0.01 "
+    "(repeatable; wins over --lr/--beta).")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="TOML file with everything needed to reproduce the figure (see --dump-config); "
+    "options given on the command line override it.")]
+DumpOpt = Annotated[bool, typer.Option(
+    "--dump-config", help="Print the complete configuration as TOML (every default filled in) and exit.")]
+LevelsOpt = Annotated[str, typer.Option(
+    "--levels", help="Contour levels: auto, linear (quadratic spacing, for bowls) or log (steep surfaces).")]
+ResolutionOpt = Annotated[int, typer.Option("--resolution", help="Grid points per axis of the surface "
+                                            "(2..2000).")]
+COMMON = ("problem", "data", "x", "y", "kappa", "angle", "lr", "beta", "gamma", "eps", "steps", "start",
+          "batch_size", "seed")
 
-SGD_BATCH = 3
 
-
-def _parse_start(text: str | None, n_params: int) -> list[float] | None:
+def _parse_start(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
     try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v != "")
     except ValueError:
-        raise UsageError(f"--start must be {n_params} comma-separated numbers, got {text!r}") from None
-    if len(values) != n_params:
-        raise UsageError(f"--start needs {n_params} numbers (one per parameter), got {text!r}")
-    return values
+        raise UsageError(f"--start must be comma-separated numbers, e.g. 1.6,-0.5; got {text!r}") from None
 
 
-def _problem(problem: str, data: Path | None, x: str | None, y: str | None,
-             kappa: float | None, angle: float | None):
-    from descentlab import datasets, problems
+def _config(options: dict, methods: tuple[OptimizerSpec, ...] | None, *, config: Path | None = None,
+            sets: list[str] | None = None, strict: bool = True) -> Config:
+    """A Config from a file (if any), overridden by the options given on the command line.
 
-    quad = {k: v for k, v in (("kappa", kappa), ("angle", angle)) if v is not None}
-    if quad and problem != "quadratic":
-        raise UsageError(f"--{next(iter(quad))} applies to --problem quadratic only")
-    if data is not None:
-        return datasets.from_csv(data, model=problem, x=x, y=y)
-    if x is not None or y is not None:
-        raise UsageError("--x and --y choose columns of --data; give --data FILE too")
-    return problems.by_name(problem, **quad)
+    ``strict``: a hyper-parameter flag the (single) optimizer does not take is an error; when
+    comparing, --lr/--beta/… apply to every optimizer that takes them.
+    """
+    import dataclasses
 
-
-def _optimizer(name: str, problem, lr, beta, gamma, eps) -> optimizers.Optimizer:
-    given = {"lr": lr, "beta": beta, "gamma": gamma, "eps": eps}
-    takes = optimizers.hyperparameter_names(name)
-    for key, value in given.items():
-        if value is not None and key not in takes:
-            flags = ", ".join("--" + k for k in takes)
-            raise UsageError(f"--{key} does not apply to {name} (it takes {flags})")
-    hyper = {"lr": problem.suggested.lr_for(name) if lr is None else lr}
-    if "beta" in takes:
-        hyper["beta"] = beta if beta is not None else (0.9 if name == "adam" else problem.suggested.beta)
-    hyper |= {k: v for k, v in (("gamma", gamma), ("eps", eps)) if v is not None}
-    return optimizers.make(name, **hyper)
-
-
-def _batch_size(name: str, problem, batch_size: int | None) -> int | None:
-    n = problem.n_examples
-    if batch_size is not None:
-        if n is None:
-            raise UsageError(f"--batch-size applies to data problems; {problem.name!r} has no data")
-        return validation.integer("--batch-size", batch_size, 1, n)
-    if name == "sgd" and n is not None:
-        return min(SGD_BATCH, n)
-    return None
+    cfg = Config.load(config) if config is not None else Config()
+    hyper = {k: options[k] for k in ("lr", "beta", "gamma", "eps") if options[k] is not None}
+    top = {k: options[k] for k in COMMON if k not in hyper and options[k] is not None}
+    if "data" in top:
+        top["data"] = str(top["data"])
+    if "start" in top:
+        top["start"] = _parse_start(top["start"])
+    cfg = dataclasses.replace(cfg, **top)
+    if methods is not None:
+        old = {s.name: s for s in cfg.optimizers}
+        cfg = dataclasses.replace(cfg, optimizers=tuple(old.get(m.name, m) for m in methods))
+    specs = []
+    for spec in cfg.optimizers:
+        takes = optimizers.hyperparameter_names(spec.method)
+        mine = {k: v for k, v in hyper.items() if k in takes}
+        specs.append(dataclasses.replace(spec, hyperparams={**spec.hyperparams, **mine}))
+    for key in hyper:
+        if not any(key in optimizers.hyperparameter_names(s.method) for s in cfg.optimizers):
+            names = ", ".join(s.method for s in cfg.optimizers)
+            raise UsageError(f"--{key} does not apply to {names}")
+        if strict and any(key not in optimizers.hyperparameter_names(s.method) for s in cfg.optimizers):
+            raise UsageError(f"--{key} does not apply to {specs[0].method}")
+    cfg = dataclasses.replace(cfg, optimizers=tuple(specs))
+    for assignment in sets or ():
+        cfg = cfg.with_set(assignment)
+    return cfg
 
 
-def _setup(problem, data, x, y, kappa, angle, optimizer, lr, beta, gamma, eps, steps, start,
-           batch_size, seed):
-    """Problem, optimizer and a finished run from the command-line options."""
-    from descentlab.run import run
-
-    prob = _problem(problem, data, x, y, kappa, angle)
-    opt = _optimizer(optimizer, prob, lr, beta, gamma, eps)
-    traj = run(opt, prob, _parse_start(start, prob.n_params), steps,
-               batch_size=_batch_size(optimizer, prob, batch_size), seed=seed)
-    return prob, traj
+def _common(values: dict) -> dict:
+    """The shared options out of a command's ``locals()`` (None where a command lacks one)."""
+    return {k: values.get(k) for k in COMMON}
 
 
-def _diverged_note(traj) -> None:
-    if traj.diverged_at is not None:
-        typer.echo(f"note: diverged at step {traj.diverged_at} (try a smaller --lr); "
-                   f"showing the {traj.steps} finite steps before it", err=True)
+def _single(values: dict, optimizer: str) -> Config:
+    return _config(_common(values), parse_optimizer_list(optimizer))
+
+
+def _check_suffix(path: Path, allowed: tuple[str, ...], flag: str = "--output") -> None:
+    if path.suffix.lower().lstrip(".") not in allowed:
+        raise UsageError(f"{flag} {str(path)!r}: use a {', '.join('.' + a for a in allowed)} suffix")
+
+
+def _levels(levels: str) -> bool | None:
+    if levels not in ("auto", "linear", "log"):
+        raise UsageError(f"--levels must be auto, linear or log, got {levels!r}")
+    return None if levels == "auto" else levels == "log"
+
+
+def _diverged_note(trajs) -> None:
+    for traj in trajs:
+        if traj.diverged_at is not None:
+            typer.echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at} (try a smaller --lr); "
+                       f"showing the {traj.steps} finite steps before it", err=True)
+
+
+def _two_params(problem, command: str) -> None:
+    if problem.n_params != 2:
+        raise UsageError(f"{command} draws 2-parameter problems; {problem.name!r} has {problem.n_params}")
 
 
 @app.command(help=(
@@ -142,60 +169,141 @@ def _diverged_note(traj) -> None:
 def figure(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; the suffix picks the format "
                                          "(.png, .svg, .pdf).")] = Path("figure-6-1.png"),
-    problem: ProblemOpt = "line-fit", data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
     kappa: KappaOpt = None, angle: AngleOpt = None,
     optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = 0,
-    levels: Annotated[str, typer.Option("--levels", help="Contour levels: auto, linear (quadratic "
-                                        "spacing, for bowls) or log (for steep surfaces).")] = "auto",
-    resolution: Annotated[int, typer.Option("--resolution", help="Grid points per axis of the surface "
-                                            "(2..2000).")] = 150,
+    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
+    resolution: ResolutionOpt = 150,
     labels: Annotated[int, typer.Option("--labels", help="At most this many iterates are numbered "
                                         "on the contour map.")] = 12,
 ) -> None:
     """Draw Figure 6.1 for a problem and an optimizer run."""
     from descentlab import plot
 
-    if Path(output).suffix.lower().lstrip(".") not in plot.FORMATS:
-        raise UsageError(f"--output {str(output)!r}: use a .png, .svg or .pdf suffix")
-    if levels not in ("auto", "linear", "log"):
-        raise UsageError(f"--levels must be auto, linear or log, got {levels!r}")
+    _check_suffix(output, plot.FORMATS)
+    log = _levels(levels)
     validation.integer("--labels", labels, 2)
-    prob, traj = _setup(problem, data, x, y, kappa, angle, optimizer, lr, beta, gamma, eps, steps,
-                        start, batch_size, seed)
-    if prob.n_params != 2:
-        raise UsageError(f"figure draws 2-parameter problems; {prob.name!r} has {prob.n_params}")
-    fig = plot.figure_6_1(prob, traj, log_levels=None if levels == "auto" else levels == "log",
-                          resolution=resolution, max_labels=labels)
+    prob, (traj,) = _single(locals(), optimizer).run()
+    _two_params(prob, "figure")
+    fig = plot.figure_6_1(prob, traj, log_levels=log, resolution=resolution, max_labels=labels)
     plot.save(fig, output)
-    _diverged_note(traj)
+    _diverged_note([traj])
     typer.echo(f"wrote {output}: {traj!r}")
 
 
 @app.command("run")
 def run_command(
-    problem: ProblemOpt = "line-fit", data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
     kappa: KappaOpt = None, angle: AngleOpt = None,
     optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = 0,
+    batch_size: BatchOpt = None, seed: SeedOpt = None,
     save: Annotated[Path | None, typer.Option("--save", help="Also write the whole trajectory to a .csv "
                                               "or .json file (loads back with Trajectory.from_csv/json).")]
     = None,
     rows: Annotated[int, typer.Option("--rows", help="Rows of the printed table (even steps).")] = 12,
 ) -> None:
     """Run one optimizer and print a compact table of its steps (loss, φ_t, |gradient|)."""
-    if save is not None and save.suffix.lower() not in (".csv", ".json"):
-        raise UsageError(f"--save {str(save)!r}: use a .csv or .json suffix")
+    if save is not None:
+        _check_suffix(save, ("csv", "json"), "--save")
     validation.integer("--rows", rows, 2)
-    prob, traj = _setup(problem, data, x, y, kappa, angle, optimizer, lr, beta, gamma, eps, steps,
-                        start, batch_size, seed)
+    prob, (traj,) = _single(locals(), optimizer).run()
     typer.echo(_table(prob, traj, rows))
     if save is not None:
         (traj.to_csv if save.suffix.lower() == ".csv" else traj.to_json)(save)
         typer.echo(f"saved {save}")
-    _diverged_note(traj)
+    _diverged_note([traj])
+
+
+@app.command(help=(
+    "Compare optimizers on one problem from one start: paths on the contour map, loss per step (log "
+    "scale, minus the minimum), and the final model lines on the data. Minibatch runs share one batch "
+    "sequence. --dump-config prints a TOML file that --config reads back to reproduce the figure."))
+def compare(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
+    = Path("compare.png"),
+    optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
+    dump_config: DumpOpt = False,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
+    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
+    resolution: ResolutionOpt = 150,
+    trace: Annotated[bool, typer.Option("--trace", help="Also mark where each gradient was taken "
+                                        "(Nesterov's look-ahead points).")] = False,
+) -> None:
+    """Compare several optimizers."""
+    from descentlab import plot
+
+    cfg = _multi(locals(), optimizers_, "gd,momentum,nesterov,adam", config, sets)
+    if dump_config:
+        typer.echo(cfg.resolved().to_toml(), nl=False)
+        return
+    _check_suffix(output, plot.FORMATS)
+    log = _levels(levels)
+    prob, trajs = cfg.run()
+    _two_params(prob, "compare")
+    plot.save(plot.compare(prob, trajs, log_levels=log, resolution=resolution, lookahead=trace), output)
+    typer.echo(_summary(prob, trajs))
+    _diverged_note(trajs)
+    typer.echo(f"wrote {output}")
+
+
+def _multi(values: dict, text: str | None, default: str, config: Path | None, sets) -> Config:
+    methods = parse_optimizer_list(text) if text is not None else (
+        None if config is not None else parse_optimizer_list(default))
+    return _config(_common(values), methods, config=config, sets=sets, strict=False)
+
+
+@app.command(help=(
+    "Explain eq. 6.12: one step of Nesterov next to one step of momentum from the same φ_t and m_t, on "
+    "the contour map, with the momentum step −αβ·m_t, the gradient step −α(1−β)·g and where g is taken. "
+    "--trace instead draws the whole run with a ghost marker where every gradient was taken."))
+def lookahead(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
+    = Path("lookahead.png"),
+    step: Annotated[int | None, typer.Option("--step", help="The step t to explain (0..T−1; default: "
+                                             "the step where the two rules part most).")] = None,
+    trace: Annotated[bool, typer.Option("--trace", help="Draw the whole run with its look-ahead points "
+                                        "instead of one step.")] = False,
+    optimizer: Annotated[str, typer.Option("--optimizer", "-O", help="The run the state comes from: "
+                                           "nesterov or momentum.")] = "nesterov",
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    steps: StepsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None, seed: SeedOpt = None,
+    resolution: ResolutionOpt = 150,
+) -> None:
+    """Draw the look-ahead step of Nesterov momentum."""
+    from descentlab import plot
+
+    if optimizer not in ("nesterov", "momentum"):
+        raise UsageError(f"--optimizer must be nesterov or momentum here, got {optimizer!r}")
+    _check_suffix(output, plot.FORMATS)
+    prob, (traj,) = _single(locals(), optimizer).run()
+    _two_params(prob, "lookahead")
+    if trace:
+        fig = plot.lookahead_trace(prob, traj, resolution=resolution)
+    else:
+        if step is not None and not 0 <= step < max(traj.steps, 1):
+            raise UsageError(f"--step must be in 0..{traj.steps - 1} for a run of {traj.steps} steps, "
+                             f"got {step}")
+        fig = plot.lookahead(prob, traj, step, resolution=resolution)
+    plot.save(fig, output)
+    _diverged_note([traj])
+    typer.echo(f"wrote {output}")
+
+
+def _summary(problem, trajs) -> str:
+    """One line per optimizer: final loss, gap to the minimum, divergence."""
+    floor = problem.min_loss
+    rows = [["optimizer", "steps", "final loss"] + (["L − L_min"] if floor is not None else []) + ["status"]]
+    for t in trajs:
+        status = f"diverged at step {t.diverged_at}" if t.diverged_at is not None else "ok"
+        gap = [f"{t.losses[-1] - floor:.3g}"] if floor is not None else []
+        rows.append([t.label, str(t.steps), f"{t.losses[-1]:.6g}", *gap, status])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def _table(problem, traj, rows: int) -> str:

@@ -115,10 +115,8 @@ class Config:
         problem = self.build_problem()
         full = self.resolved(problem)
         opts = [s.build() for s in full.optimizers]
-        trajs = run_many(opts, problem, full.start, full.steps, batch_size=full.batch_size, seed=full.seed)
-        named = [dataclasses.replace(t, meta={**t.meta, "name": s.name})
-                 for t, s in zip(trajs, full.optimizers, strict=True)]
-        return problem, named
+        return problem, run_many(opts, problem, full.start, full.steps, batch_size=full.batch_size,
+                                 seed=full.seed)
 
     # ---- overrides -----------------------------------------------------------------------------
 

@@ -24,9 +24,9 @@ def _arrow(ax: Axes, start, end, color: str, label: str, side: float = 1.0, dash
     ax.annotate("", xy=end, xytext=start, zorder=8,
                 arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, shrinkA=0, shrinkB=0,
                                 mutation_scale=16, linestyle="--" if dashed else "-"))
-    if not label:
-        return
     d = ax.transData.transform(end) - ax.transData.transform(start)
+    if not label or np.hypot(*d) < 40:  # too short to carry a label: the legend names it
+        return
     normal = np.array([-d[1], d[0]]) / (np.hypot(*d) or 1.0)
     ax.annotate(label, (start + end) / 2, xytext=tuple(side * 14 * normal), textcoords="offset points",
                 ha="center", va="center", fontsize=10, color=color, path_effects=style.HALO, zorder=9)
@@ -60,9 +60,11 @@ def _panel(ax: Axes, sc, g: scene_mod.LookaheadStep, trajectory: Trajectory, nes
     _point(ax, nxt, r"$\phi_{t+1}$", marker="D", color=GRADIENT_COLOR, size=8)
     _point(ax, other, "", marker="D", filled=False, color=GHOST_COLOR, size=7)
     handles = [
+        ([], dict(color=MOMENTUM_COLOR, lw=2), r"momentum step $-\alpha\beta\, m_t$"),
         ([], dict(marker="o", ls="none", mfc="white", mec=MOMENTUM_COLOR, mew=1.5),
          r"look-ahead point $\phi_t - \alpha\beta\, m_t$"),
-        ([], dict(color=GRADIENT_COLOR, lw=2), rf"$g = \partial L/\partial\phi\ [{at}]$"),
+        ([], dict(color=GRADIENT_COLOR, lw=2),
+         rf"gradient step $-\alpha(1-\beta)\,g$, $g = \partial L/\partial\phi\ [{at}]$"),
         ([], dict(color="black", lw=1, ls="--"), r"whole step $-\alpha\, m_{t+1}$"),
         ([], dict(marker="D", ls="none", mfc="white", mec=GHOST_COLOR),
          rf"$\phi_{{t+1}}$ by {'momentum' if nesterov else 'Nesterov'}"),

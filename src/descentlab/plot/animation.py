@@ -1,0 +1,474 @@
+"""Animations of a run, or of a race of runs: Figure 6.1's panels advancing step by step.
+
+    from descentlab.plot.animation import animate
+    animate(problem, [traj_momentum, traj_nesterov], "race.gif")   # or "race.mp4"
+
+For data problems there are four panels: (a) the data with each optimizer's current model line,
+(b) the 3-D loss surface and (c) the contour map, each with its path growing and its current
+iterate marked, and (d) the loss per step. Surfaces without data show (a) the 3-D surface,
+(b) the contours and (c) the loss. A run that ended early (diverged) stays where it stopped.
+
+Frames are blitted: the static content (data, surface, contours, axes, labels) is drawn once and
+cached as an image; each frame restores that image, moves the artists that change and draws
+only those (:class:`Stage`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from PIL import Image
+
+from descentlab import scene as scene_mod
+from descentlab import validation
+from descentlab.files import write_atomic
+from descentlab.plot import panels, style
+from descentlab.problems.base import Problem
+from descentlab.scene import Path, Scene
+from descentlab.trajectory import Trajectory
+
+MAX_FRAMES = 120   # frames=None: one frame per step up to this many, else evenly subsampled
+FORMATS = ("gif", "mp4")
+VIDEO_INSTALL = "pip install 'descentlab[video]'"
+SIZE_RANGE = (2.0, 40.0)  # inches, each side
+Progress = Callable[[int, int], None]
+
+
+def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], path: str | FilePath,
+            *, fps: int = 12, frames: int | None = None, size: tuple[float, float] = (12.0, 9.5),
+            dpi: int = 80, progress: Progress | None = None) -> FilePath:
+    """Render one run, or a race of several on the same 2-parameter problem, to a GIF or MP4.
+
+    Args:
+        problem: the problem the trajectories ran on (two parameters).
+        trajectories: one Trajectory, or several (a race: a colour and marker per optimizer).
+        path: the output file; its suffix (.gif or .mp4) picks the format. It is written
+            atomically: if anything fails, an existing file there is left untouched.
+        fps: frames per second, 1..60 (GIF stores delays in whole hundredths of a second).
+        frames: number of frames ≥ 2, evenly spaced over the steps and always showing step 0
+            and the last step; at most one per step. None: one per step up to MAX_FRAMES.
+        size: (width, height) in inches, each in 2..40; the frames are ``int(size · dpi)``
+            pixels (an MP4 gets one white row or column more where that is odd).
+        dpi: pixels per inch, 20..300.
+        progress: called as ``progress(done, total)`` after each frame, ending at (total, total).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: a bad suffix, fps, frames, size or dpi (the message names the value and the
+            allowed range), or a problem without exactly two parameters.
+        ImportError: an .mp4 without the imageio-ffmpeg package (``pip install 'descentlab[video]'``).
+    """
+    fmt = _format(path)
+    fps = validation.integer("fps", fps, 1, 60)
+    dpi = validation.integer("dpi", dpi, 20, 300)
+    size = _size(size)
+    count = MAX_FRAMES if frames is None else validation.integer("frames", frames, 2)
+    trajs = _trajectories(trajectories)
+    ffmpeg = _imageio_ffmpeg() if fmt == "mp4" else None
+    sc = scene_mod.build(problem, trajs)
+    steps = frame_steps(last_step(sc), count)
+    heading = title(problem, trajs)
+
+    def write(tmp: str) -> None:
+        stage = Stage(sc, title=heading, size=size, dpi=dpi)
+        images = _report(map(stage.frame, steps), len(steps), progress)
+        if ffmpeg is None:
+            _write_gif(tmp, images, fps, palette_from=stage.frame(int(steps[-1])))
+        else:
+            _write_mp4(tmp, images, fps, ffmpeg)
+
+    return write_atomic(path, write)
+
+
+def frame_steps(last: int, frames: int = MAX_FRAMES) -> np.ndarray:
+    """The step shown by each frame: ``min(frames, last + 1)`` steps evenly spaced over
+    0..last, the first and the last included, no step twice."""
+    n = min(int(frames), last + 1)
+    return np.floor(np.linspace(0, last, n) + 0.5).astype(int)
+
+
+def last_step(scene: Scene) -> int:
+    """The last step of the longest path."""
+    return max(len(p.points) for p in scene.paths) - 1
+
+
+def title(problem: Problem, trajectories: Sequence[Trajectory]) -> str:
+    """The heading: the problem and the run, or how many optimizers race from where."""
+    first = trajectories[0]
+    batch = f", batch size {first.batch_size}" if first.batch_size else ""
+    if len(trajectories) > 1:
+        start = ", ".join(f"{v:g}" for v in first.params[0])
+        return f"{problem.name}: {len(trajectories)} optimizers from ({start}){batch}"
+    head = f"{problem.name}: {first.label}{batch}"
+    return head if first.diverged_at is None else f"{head} — diverged at step {first.diverged_at}"
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+def _format(path: str | FilePath) -> str:
+    fmt = FilePath(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the animation format of {str(path)!r}: "
+                         f"use a .gif or .mp4 suffix")
+    return fmt
+
+
+def _size(size: object) -> tuple[float, float]:
+    lo, hi = SIZE_RANGE
+    try:
+        w, h = (validation.real("size", v) for v in size)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"size must be (width, height) in inches, got {size!r}") from None
+    if not (lo <= w <= hi and lo <= h <= hi):
+        raise ValueError(f"size must be (width, height) with each in {lo:g}..{hi:g} inches, got {size!r}")
+    return w, h
+
+
+def _trajectories(trajectories: Trajectory | Sequence[Trajectory]) -> list[Trajectory]:
+    trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
+    if not trajs:
+        raise ValueError("give at least one trajectory to animate")
+    for t in trajs:
+        if not isinstance(t, Trajectory):
+            raise TypeError(f"trajectories must be Trajectory objects, got {type(t).__name__}")
+    return trajs
+
+
+def _imageio_ffmpeg():
+    try:
+        import imageio_ffmpeg
+    except ImportError as err:
+        raise ImportError(f"writing .mp4 needs the imageio-ffmpeg package: {VIDEO_INSTALL}") from err
+    return imageio_ffmpeg
+
+
+# ---- encoding ----------------------------------------------------------------------------------
+
+def _report(frames: Iterable[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
+    for done, frame in enumerate(frames, 1):
+        yield frame
+        if progress is not None:
+            progress(done, total)
+
+
+def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette_from: np.ndarray) -> None:
+    """One 256-colour palette for all frames, taken from the fullest frame, so colours neither
+    drift nor flicker from frame to frame."""
+    palette = Image.fromarray(palette_from).quantize(256, method=Image.Quantize.MEDIANCUT)
+    images = (Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames)
+    first = next(images)
+    first.save(tmp, format="GIF", save_all=True, append_images=images, duration=1000 / fps, loop=0)
+
+
+def _write_mp4(tmp: str, frames: Iterator[np.ndarray], fps: int, ffmpeg) -> None:
+    """H.264 in yuv420p (plays everywhere), which needs even sides: odd ones get a white edge."""
+    first = _even(next(frames))
+    writer = ffmpeg.write_frames(tmp, (first.shape[1], first.shape[0]), fps=fps, codec="libx264",
+                                 pix_fmt_in="rgb24", macro_block_size=1, quality=7,
+                                 output_params=["-movflags", "+faststart"])
+    writer.send(None)
+    try:
+        for frame in itertools.chain([first], map(_even, frames)):
+            writer.send(frame.tobytes())
+    finally:
+        writer.close()
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
+
+
+# ---- the stage: static image once, moving artists per frame ------------------------------------
+
+@dataclass
+class _Mover:
+    """Artists that change along the run, and the function that moves them to step t."""
+
+    artists: list[Artist]
+    update: Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class _Look:
+    """How one path is drawn: its optimizer's colour and marker or, alone, colours by iterate."""
+
+    color: str
+    marker: str
+    iterates: np.ndarray | None  # (T+1, 4) RGBA of each iterate when the path is alone
+
+    @property
+    def line(self) -> str:
+        return self.color if self.iterates is None else "black"
+
+    def at(self, k: int):
+        """The colour of iterate k."""
+        return self.color if self.iterates is None else self.iterates[k]
+
+
+class Stage:
+    """A figure of ``scene`` whose static content is drawn once; :meth:`frame` draws step t.
+
+    Only the moving artists (paths, current model lines, loss curves, the step counter, and the
+    few static markers that must stay on top of them) are drawn per frame, over a cached copy
+    of everything else. Axis limits come from the scene, so nothing rescales.
+    """
+
+    def __init__(self, scene: Scene, *, title: str = "", size: tuple[float, float] = (12.0, 9.5),
+                 dpi: int = 80):
+        self.fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+        self._canvas = FigureCanvasAgg(self.fig)
+        self._movers = _lay_out(scene, self.fig, title)
+        self._artists = sorted((a for m in self._movers for a in m.artists), key=Artist.get_zorder)
+        for artist in self._artists:
+            artist.set_animated(True)
+        self._canvas.draw()
+        self._background = self._canvas.copy_from_bbox(self.fig.bbox)
+
+    def frame(self, t: int) -> np.ndarray:
+        """The picture at step t as an (H, W, 3) uint8 RGB array (a path shorter than t shows
+        its last iterate)."""
+        self._canvas.restore_region(self._background)
+        for mover in self._movers:
+            mover.update(t)
+        for artist in self._artists:
+            self.fig.draw_artist(artist)
+        return np.asarray(self._canvas.buffer_rgba())[..., :3].copy()
+
+
+def _together(movers: list[_Mover]) -> _Mover:
+    """One mover for several."""
+    def update(t: int) -> None:
+        for mover in movers:
+            mover.update(t)
+
+    return _Mover([a for m in movers for a in m.artists], update)
+
+
+def _looks(scene: Scene) -> list[_Look]:
+    pairs = style.path_styles([p.optimizer for p in scene.paths])
+    if len(scene.paths) == 1:
+        return [_Look(*pairs[0], iterates=style.iterate_colors(len(scene.paths[0].points)))]
+    return [_Look(c, m, None) for c, m in pairs]
+
+
+def _lay_out(scene: Scene, fig: Figure, heading: str) -> list[_Mover]:
+    looks = _looks(scene)
+    grid = fig.add_gridspec(2, 2)
+    contour_title = "loss contours and path" + (" (log-spaced levels)" if scene.log_levels else "")
+    if scene.has_data:
+        movers = [_data_panel(scene, fig.add_subplot(grid[0, 0]), looks),
+                  _surface_panel(scene, fig.add_subplot(grid[0, 1], projection="3d"), looks,
+                                 "(b) loss surface"),
+                  _contour_panel(scene, fig.add_subplot(grid[1, 0]), looks, "(c) " + contour_title),
+                  _loss_panel(scene, fig.add_subplot(grid[1, 1]), looks, "(d) loss per step")]
+    else:
+        movers = [_surface_panel(scene, fig.add_subplot(grid[0, 0], projection="3d"), looks,
+                                 "(a) loss surface"),
+                  _contour_panel(scene, fig.add_subplot(grid[0, 1]), looks, "(b) " + contour_title),
+                  _loss_panel(scene, fig.add_subplot(grid[1, :]), looks, "(c) loss per step")]
+    _heading(scene, fig, heading, looks)
+    return [*movers, _counter(scene, fig)]
+
+
+def _heading(scene: Scene, fig: Figure, heading: str, looks: list[_Look]) -> None:
+    diverged = any(p.diverged_at is not None for p in scene.paths)
+    fig.suptitle(heading, fontsize=13,
+                 color=style.DIVERGED_COLOR if diverged and len(looks) == 1 else "black")
+    if len(looks) > 1:
+        handles = [Line2D([], [], color=k.color, marker=k.marker, mec="black", mew=0.5, lw=1.6)
+                   for k in looks]
+        labels = [p.label + ("" if p.diverged_at is None else f" — diverged at step {p.diverged_at}")
+                  for p in scene.paths]
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(looks), 3),
+                   fontsize=9, frameon=False)
+
+
+def _counter(scene: Scene, fig: Figure) -> _Mover:
+    """The step shown, top left; with one path also its loss."""
+    text = fig.text(0.01, 0.995, "", ha="left", va="top", fontsize=11, family="monospace")
+    last = last_step(scene)
+    alone = scene.paths[0] if len(scene.paths) == 1 else None
+
+    def update(t: int) -> None:
+        loss = "" if alone is None else f"   L = {alone.losses[min(t, last)]:.4g}"
+        text.set_text(f"step {t:>{len(str(last))}} of {last}{loss}")
+
+    return _Mover([text], update)
+
+
+def _upto(path: Path, t: int) -> int:
+    return min(t, len(path.points) - 1)
+
+
+def _shown(path: Path, k: int) -> np.ndarray:
+    """Iterates 0..k that get a marker: all of them, or the numbered ones on long paths."""
+    shown = path.numbered if len(path.points) > panels.MANY else np.arange(len(path.points))
+    return shown[shown <= k]
+
+
+# ---- the panels --------------------------------------------------------------------------------
+
+def _data_panel(scene: Scene, ax: Axes, looks: list[_Look]) -> _Mover:
+    """The data, with the model line of each path's current iterate (under the data points)."""
+    panels.data(scene, ax)
+    ax.set_title("(a) data and current model")
+    lines = [ax.plot([], [], color=k.line, lw=2.2, zorder=2)[0] for k in looks]
+
+    def update(t: int) -> None:
+        for line, path, look in zip(lines, scene.paths, looks, strict=True):
+            k = _upto(path, t)
+            line.set_data(scene.model_x, path.model_lines[k])
+            line.set_color(look.at(k))
+
+    return _Mover([*lines, *ax.collections], update)
+
+
+def _surface_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
+    """The 3-D surface with each path growing on it and its current iterate marked."""
+    panels.surface_background(scene, ax)
+    ax.set_title(name)
+    heights = [panels.surface_heights(scene, p.losses) for p in scene.paths]
+    _fix_zlim(ax, heights)
+    return _together([_surface_path(ax, p, z, k)
+                      for p, z, k in zip(scene.paths, heights, looks, strict=True)])
+
+
+def _fix_zlim(ax: Axes, heights: list[np.ndarray]) -> None:
+    """Freeze the height axis so that it holds the surface and every path."""
+    lo, hi = ax.get_zlim()
+    z = np.concatenate(heights)
+    z = z[np.isfinite(z)]
+    if z.size:
+        lo, hi = min(lo, float(z.min())), max(hi, float(z.max()))
+    ax.set_zlim(lo, hi)
+
+
+def _surface_path(ax: Axes, path: Path, z: np.ndarray, look: _Look) -> _Mover:
+    x, y = path.points[:, 0], path.points[:, 1]
+    every = max(1, len(x) // 25)
+    line = ax.plot([], [], [], color=look.line, lw=1.2, zorder=10,
+                   **({} if look.iterates is not None else
+                      {"marker": look.marker, "ms": 4, "markevery": every, "mec": "black", "mew": 0.4}))[0]
+    head = ax.plot([], [], [], ls="none", marker="o" if look.iterates is not None else look.marker,
+                   ms=8, mec="black", mew=1.0, zorder=12)[0]
+    dots = ax.scatter([], [], [], s=14, edgecolor="black", linewidth=0.4, depthshade=False, zorder=11)
+
+    def update(t: int) -> None:
+        k = _upto(path, t)
+        line.set_data_3d(x[:k + 1], y[:k + 1], z[:k + 1])
+        head.set_data_3d(x[k:k + 1], y[k:k + 1], z[k:k + 1])
+        head.set_color(look.at(k))
+        if look.iterates is not None:
+            shown = _shown(path, k)
+            dots._offsets3d = (x[shown], y[shown], z[shown])
+            dots.set_facecolor(look.iterates[shown])
+            dots.do_3d_projection()
+
+    return _Mover([line, head] + ([dots] if look.iterates is not None else []), update)
+
+
+def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
+    """The contour map with each path growing, its current iterate marked and, for one path,
+    its iterates numbered as they are reached; the minima stay on top."""
+    panels.contour_background(scene, ax)
+    ax.set_title(name)
+    minima = _Mover(list(ax.lines), lambda t: None)
+    return _together([minima, *(_contour_path(ax, p, k) for p, k in zip(scene.paths, looks, strict=True))])
+
+
+def _contour_path(ax: Axes, path: Path, look: _Look) -> _Mover:
+    pts = path.points[:, :2]
+    alone = look.iterates is not None
+    every = max(1, len(pts) // 25)
+    line = ax.plot([], [], color=look.line, lw=1.3 if alone else 1.4, path_effects=style.LINE_HALO,
+                   zorder=4 if alone else 5,
+                   **({} if alone else
+                      {"marker": look.marker, "ms": 4, "markevery": every, "mec": "black", "mew": 0.4}))[0]
+    head = ax.plot([], [], ls="none", marker="o" if alone else look.marker, ms=10 if alone else 9,
+                   mec="black", mew=1.2, zorder=6)[0]
+    dots = ax.scatter(np.empty(0), np.empty(0), s=36, edgecolor="black", linewidth=0.6, zorder=5)
+    numbers = {t: ax.annotate(str(t), pts[t], xytext=(5, 5), textcoords="offset points", fontsize=8,
+                              fontweight="bold", path_effects=style.HALO, zorder=7, visible=False)
+               for t in (path.numbered if alone else ())}
+    note = _diverged_note(ax, path)
+
+    def update(t: int) -> None:
+        k = _upto(path, t)
+        line.set_data(pts[:k + 1, 0], pts[:k + 1, 1])
+        head.set_data(pts[k:k + 1, 0], pts[k:k + 1, 1])
+        head.set_color(look.at(k))
+        if alone:
+            shown = _shown(path, k)
+            dots.set_offsets(pts[shown])
+            dots.set_facecolor(look.iterates[shown])
+        for step, label in numbers.items():
+            label.set_visible(step <= k)
+        note.set_visible(t >= len(pts) - 1)
+
+    return _Mover([line, head, *([dots] if alone else []), *numbers.values(), note], update)
+
+
+def _diverged_note(ax: Axes, path: Path) -> Artist:
+    """Shown once a diverged path has stopped (an empty, invisible text otherwise)."""
+    text = "" if path.diverged_at is None else f"diverged at step {path.diverged_at}"
+    return ax.annotate(text, path.points[-1, :2], xytext=(6, -12), textcoords="offset points",
+                       fontsize=8, color=style.DIVERGED_COLOR, path_effects=style.HALO, zorder=7,
+                       visible=False)
+
+
+def _loss_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
+    """The loss per step (log scale, minus the minimum when known), extending with the steps."""
+    gaps, ylim = _loss_view(scene)
+    ends = [p.diverged_at if p.diverged_at is not None else len(p.points) - 1 for p in scene.paths]
+    ax.set_yscale("log")
+    ax.set_xlim(0, max(max(ends), 1))
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("step t")
+    ax.set_ylabel(r"$L[\phi_t] - L_{\min}$" if scene.min_loss is not None else r"$L[\phi_t]$")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(name)
+    return _together([_loss_path(ax, p, g, k) for p, g, k in zip(scene.paths, gaps, looks, strict=True)])
+
+
+def _loss_view(scene: Scene) -> tuple[list[np.ndarray], tuple[float, float]]:
+    """Each path's loss above the floor, clipped to the smallest positive one, and y-limits
+    that hold all of them."""
+    floor = 0.0 if scene.min_loss is None else scene.min_loss
+    raw = [p.losses - floor for p in scene.paths]
+    values = np.concatenate(raw)
+    positive = values[np.isfinite(values) & (values > 0)]
+    lo, hi = (float(positive.min()), float(positive.max())) if positive.size else (1e-12, 1.0)
+    if hi <= lo * 1.001:
+        lo, hi = lo / 10, hi * 10
+    pad = (hi / lo) ** 0.04
+    return [np.maximum(g, lo) for g in raw], (lo / pad, hi * pad)
+
+
+def _loss_path(ax: Axes, path: Path, gap: np.ndarray, look: _Look) -> _Mover:
+    steps = np.arange(len(gap))
+    color = "#1f77b4" if look.iterates is not None else look.color  # as panels.loss_curve
+    line = ax.plot([], [], lw=1.6, color=color, zorder=3)[0]
+    head = ax.plot([], [], ls="none", marker="o", ms=6, color=color, mec="black", mew=0.8, zorder=4)[0]
+    stop = ax.axvline(path.diverged_at or 0, color=style.DIVERGED_COLOR, ls="--", lw=1, visible=False)
+
+    def update(t: int) -> None:
+        k = _upto(path, t)
+        line.set_data(steps[:k + 1], gap[:k + 1])
+        head.set_data(steps[k:k + 1], gap[k:k + 1])
+        stop.set_visible(path.diverged_at is not None and t >= len(gap) - 1)
+
+    return _Mover([line, head, stop], update)
