@@ -13,20 +13,12 @@ import pytest
 import descentlab as dl
 from descentlab.cli import main
 
-EXE = Path(sys.executable).with_name("descentlab")
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the installed ``descentlab`` script in a subprocess."""
-    return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=cwd, timeout=120,
-                          env={**os.environ, "MPLBACKEND": "Agg"})
-
 
 def test_entry_point_is_installed():
-    assert EXE.exists(), "pip install -e . should install the descentlab script"
+    assert Path(sys.executable).with_name("descentlab").exists(), "pip install -e . installs the script"
 
 
-def test_help_lists_commands_and_does_not_import_matplotlib():
+def test_help_lists_commands_and_does_not_import_matplotlib(cli):
     out = cli("--help")
     assert out.returncode == 0
     assert "figure" in out.stdout and "run" in out.stdout
@@ -39,7 +31,7 @@ def test_help_lists_commands_and_does_not_import_matplotlib():
 
 
 @pytest.mark.parametrize("command", ["figure", "run"])
-def test_every_option_is_explained(command):
+def test_every_option_is_explained(command, cli):
     out = cli(command, "--help")
     assert out.returncode == 0
     for flag in ["--problem", "--data", "--x", "--y", "--optimizer", "--lr", "--beta", "--steps",
@@ -47,7 +39,7 @@ def test_every_option_is_explained(command):
         assert flag in out.stdout
 
 
-def test_figure_defaults_write_a_png(tmp_path):
+def test_figure_defaults_write_a_png(tmp_path, cli):
     out = cli("figure", "-o", "fig.png", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = (tmp_path / "fig.png").read_bytes()
@@ -55,7 +47,7 @@ def test_figure_defaults_write_a_png(tmp_path):
     assert "nesterov" in out.stdout and "line-fit" in out.stdout
 
 
-def test_figure_on_user_csv_as_svg(tmp_path):
+def test_figure_on_user_csv_as_svg(tmp_path, cli):
     rng = np.random.default_rng(1)
     hours = rng.uniform(0, 10, 20)
     score = 30 + 5 * hours + rng.normal(0, 3, 20)
@@ -105,7 +97,7 @@ def test_run_reports_divergence(capsys):
     assert "diverged at step" in err
 
 
-def test_bare_command_prints_help():
+def test_bare_command_prints_help(cli):
     out = cli()
     assert out.returncode == 0
     assert "Usage" in out.stdout
@@ -178,7 +170,7 @@ CSV_ERRORS = [
 
 
 @pytest.mark.parametrize(("name", "text", "needle"), CSV_ERRORS, ids=[c[0] for c in CSV_ERRORS])
-def test_bad_data_files_through_the_real_entry_point(name, text, needle, tmp_path):
+def test_bad_data_files_through_the_real_entry_point(name, text, needle, tmp_path, cli):
     path = str(tmp_path / name) if text is None else _write(tmp_path, name, text)
     extra = ["--x", "hourz"] if name == "cols.csv" else []
     out = cli("figure", "--data", path, *extra, "-o", str(tmp_path / "out.png"))

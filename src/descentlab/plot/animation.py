@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 
+import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
@@ -40,6 +42,9 @@ MAX_FRAMES = 120   # frames=None: one frame per step up to this many, else evenl
 FORMATS = ("gif", "mp4")
 VIDEO_INSTALL = "pip install 'descentlab[video]'"
 SIZE_RANGE = (2.0, 40.0)  # inches, each side
+LOSS_COLOR = "#1f77b4"    # the loss of a path drawn alone, as panels.loss_curve
+# paths of a race on the contours: as style.LINE_HALO, a little wider for the low dpi of videos
+RACE_HALO = [pe.Stroke(linewidth=3.8, foreground="white", alpha=0.8), pe.Normal()]
 Progress = Callable[[int, int], None]
 
 
@@ -84,7 +89,7 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
         stage = Stage(sc, title=heading, size=size, dpi=dpi)
         images = _report(map(stage.frame, steps), len(steps), progress)
         if ffmpeg is None:
-            _write_gif(tmp, images, fps, palette_from=stage.frame(int(steps[-1])))
+            _write_gif(tmp, images, fps, _gif_palette(stage))
         else:
             _write_mp4(tmp, images, fps, ffmpeg)
 
@@ -162,10 +167,19 @@ def _report(frames: Iterable[np.ndarray], total: int, progress: Progress | None)
             progress(done, total)
 
 
-def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette_from: np.ndarray) -> None:
-    """One 256-colour palette for all frames, taken from the fullest frame, so colours neither
-    drift nor flicker from frame to frame."""
-    palette = Image.fromarray(palette_from).quantize(256, method=Image.Quantize.MEDIANCUT)
+def _gif_palette(stage: Stage) -> Image.Image:
+    """One 256-colour palette for every frame, so that colours neither drift nor flicker: the
+    moving artists' own colours, and the rest fitted by median cut to the last frame."""
+    own = stage.colors
+    fitted = Image.fromarray(stage.frame(stage.last)).quantize(256 - len(own),
+                                                               method=Image.Quantize.MEDIANCUT)
+    used = len(fitted.getcolors(256))
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(fitted.getpalette()[:3 * used] + own.ravel().tolist())
+    return palette
+
+
+def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette: Image.Image) -> None:
     images = (Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames)
     first = next(images)
     first.save(tmp, format="GIF", save_all=True, append_images=images, duration=1000 / fps, loop=0)
@@ -225,13 +239,21 @@ class Stage:
     Only the moving artists (paths, current model lines, loss curves, the step counter, and the
     few static markers that must stay on top of them) are drawn per frame, over a cached copy
     of everything else. Axis limits come from the scene, so nothing rescales.
+
+    Attributes:
+        fig: the matplotlib Figure.
+        last: the last step of the longest path.
+        colors: (K, 3) uint8, the colours the moving artists are drawn in.
     """
 
     def __init__(self, scene: Scene, *, title: str = "", size: tuple[float, float] = (12.0, 9.5),
                  dpi: int = 80):
+        looks = _looks(scene)
         self.fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+        self.last = last_step(scene)
+        self.colors = _moving_colors(looks)
         self._canvas = FigureCanvasAgg(self.fig)
-        self._movers = _lay_out(scene, self.fig, title)
+        self._movers = _lay_out(scene, self.fig, title, looks)
         self._artists = sorted((a for m in self._movers for a in m.artists), key=Artist.get_zorder)
         for artist in self._artists:
             artist.set_animated(True)
@@ -265,8 +287,20 @@ def _looks(scene: Scene) -> list[_Look]:
     return [_Look(c, m, None) for c, m in pairs]
 
 
-def _lay_out(scene: Scene, fig: Figure, heading: str) -> list[_Mover]:
-    looks = _looks(scene)
+def _moving_colors(looks: list[_Look]) -> np.ndarray:
+    """Each path's colour (or up to 48 of its iterate colours), and the colours of the texts."""
+    colors = [to_rgba_array([style.DIVERGED_COLOR, "black", "white", LOSS_COLOR])]
+    for look in looks:
+        if look.iterates is None:
+            colors.append(to_rgba_array(look.color))
+        else:
+            n = len(look.iterates)
+            colors.append(look.iterates[np.linspace(0, n - 1, min(n, 48)).astype(int)])
+    rgb = np.round(np.concatenate(colors)[:, :3] * 255).astype(np.uint8)
+    return np.unique(rgb, axis=0)
+
+
+def _lay_out(scene: Scene, fig: Figure, heading: str, looks: list[_Look]) -> list[_Mover]:
     grid = fig.add_gridspec(2, 2)
     contour_title = "loss contours and path" + (" (log-spaced levels)" if scene.log_levels else "")
     if scene.has_data:
@@ -293,7 +327,7 @@ def _heading(scene: Scene, fig: Figure, heading: str, looks: list[_Look]) -> Non
                    for k in looks]
         labels = [p.label + ("" if p.diverged_at is None else f" — diverged at step {p.diverged_at}")
                   for p in scene.paths]
-        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(looks), 3),
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(looks), 3),
                    fontsize=9, frameon=False)
 
 
@@ -359,10 +393,8 @@ def _fix_zlim(ax: Axes, heights: list[np.ndarray]) -> None:
 
 def _surface_path(ax: Axes, path: Path, z: np.ndarray, look: _Look) -> _Mover:
     x, y = path.points[:, 0], path.points[:, 1]
-    every = max(1, len(x) // 25)
     line = ax.plot([], [], [], color=look.line, lw=1.2, zorder=10,
-                   **({} if look.iterates is not None else
-                      {"marker": look.marker, "ms": 4, "markevery": every, "mec": "black", "mew": 0.4}))[0]
+                   **({} if look.iterates is not None else _markers(look, len(x))))[0]
     head = ax.plot([], [], [], ls="none", marker="o" if look.iterates is not None else look.marker,
                    ms=8, mec="black", mew=1.0, zorder=12)[0]
     dots = ax.scatter([], [], [], s=14, edgecolor="black", linewidth=0.4, depthshade=False, zorder=11)
@@ -381,6 +413,11 @@ def _surface_path(ax: Axes, path: Path, z: np.ndarray, look: _Look) -> _Mover:
     return _Mover([line, head] + ([dots] if look.iterates is not None else []), update)
 
 
+def _markers(look: _Look, n: int) -> dict:
+    """Small markers along a path of a race, about 25 of them (as in plot.compare)."""
+    return {"marker": look.marker, "ms": 4, "markevery": max(1, n // 25), "mec": "black", "mew": 0.4}
+
+
 def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
     """The contour map with each path growing, its current iterate marked and, for one path,
     its iterates numbered as they are reached; the minima stay on top."""
@@ -393,11 +430,9 @@ def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mo
 def _contour_path(ax: Axes, path: Path, look: _Look) -> _Mover:
     pts = path.points[:, :2]
     alone = look.iterates is not None
-    every = max(1, len(pts) // 25)
-    line = ax.plot([], [], color=look.line, lw=1.3 if alone else 1.4, path_effects=style.LINE_HALO,
-                   zorder=4 if alone else 5,
-                   **({} if alone else
-                      {"marker": look.marker, "ms": 4, "markevery": every, "mec": "black", "mew": 0.4}))[0]
+    markers = {} if alone else {**_markers(look, len(pts)), "path_effects": RACE_HALO}
+    line = ax.plot([], [], color=look.line, lw=1.3 if alone else 2.0, zorder=4 if alone else 5,
+                   **markers)[0]
     head = ax.plot([], [], ls="none", marker="o" if alone else look.marker, ms=10 if alone else 9,
                    mec="black", mew=1.2, zorder=6)[0]
     dots = ax.scatter(np.empty(0), np.empty(0), s=36, edgecolor="black", linewidth=0.6, zorder=5)
@@ -435,7 +470,8 @@ def _loss_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover
     gaps, ylim = _loss_view(scene)
     ends = [p.diverged_at if p.diverged_at is not None else len(p.points) - 1 for p in scene.paths]
     ax.set_yscale("log")
-    ax.set_xlim(0, max(max(ends), 1))
+    right = max(max(ends), 1)
+    ax.set_xlim(-0.02 * right, 1.02 * right)  # room for the current-step marker at either end
     ax.set_ylim(*ylim)
     ax.set_xlabel("step t")
     ax.set_ylabel(r"$L[\phi_t] - L_{\min}$" if scene.min_loss is not None else r"$L[\phi_t]$")
@@ -460,7 +496,7 @@ def _loss_view(scene: Scene) -> tuple[list[np.ndarray], tuple[float, float]]:
 
 def _loss_path(ax: Axes, path: Path, gap: np.ndarray, look: _Look) -> _Mover:
     steps = np.arange(len(gap))
-    color = "#1f77b4" if look.iterates is not None else look.color  # as panels.loss_curve
+    color = LOSS_COLOR if look.iterates is not None else look.color
     line = ax.plot([], [], lw=1.6, color=color, zorder=3)[0]
     head = ax.plot([], [], ls="none", marker="o", ms=6, color=color, mec="black", mew=0.8, zorder=4)[0]
     stop = ax.axvline(path.diverged_at or 0, color=style.DIVERGED_COLOR, ls="--", lw=1, visible=False)

@@ -1,0 +1,95 @@
+"""descentlab compare and lookahead through the real entry point."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from descentlab.cli import main
+from descentlab.config import Config
+
+
+def test_compare_writes_a_figure_and_a_summary(tmp_path, cli):
+    out = cli("compare", "--optimizers", "gd,momentum,nesterov,adam", "--steps", "60", "-o", "compare.png",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:3] == ["optimizer", "steps", "final"]
+    assert [line.split()[0] for line in lines[1:5]] == ["gd", "momentum", "nesterov", "adam"]
+
+
+def test_compare_on_rosenbrock_with_shared_hyper_parameters(tmp_path, capsys):
+    assert main(["compare", "--problem", "rosenbrock", "--optimizers", "momentum,nesterov", "--lr", "1e-3",
+                 "--beta", "0.95", "--steps", "50", "-o", str(tmp_path / "ravine.svg")]) == 0
+    printed = capsys.readouterr().out
+    assert "momentum (α=0.001, β=0.95)" in printed and "nesterov (α=0.001, β=0.95)" in printed
+    assert "<svg" in (tmp_path / "ravine.svg").read_text()
+
+
+def test_dump_config_then_config_reproduces_the_run(tmp_path, capsys):
+    args = ["compare", "--optimizers", "sgd,nesterov,adam", "--set", "nesterov.lr=0.03",
+            "--set", "adam.lr=0.2", "--steps", "20", "--seed", "5"]
+    assert main([*args, "--dump-config"]) == 0
+    toml = capsys.readouterr().out
+    cfg = Config.from_toml(toml)
+    assert [s.name for s in cfg.optimizers] == ["sgd", "nesterov", "adam"]
+    assert cfg.optimizers[1].hyperparams["lr"] == 0.03 and cfg.optimizers[2].hyperparams["lr"] == 0.2
+    assert cfg.seed == 5 and cfg.batch_size == 3 and cfg.steps == 20
+    (tmp_path / "run.toml").write_text(toml)
+    assert main([*args, "-o", str(tmp_path / "a.png")]) == 0
+    direct = capsys.readouterr().out
+    assert main(["compare", "--config", str(tmp_path / "run.toml"), "-o", str(tmp_path / "b.png")]) == 0
+    from_file = capsys.readouterr().out
+    assert direct.splitlines()[:4] == from_file.splitlines()[:4]  # identical final losses
+
+
+def test_command_line_overrides_the_config_file(tmp_path, capsys):
+    (tmp_path / "run.toml").write_text('steps = 10\n[optimizers.nesterov]\nlr = 0.02\nbeta = 0.5\n')
+    assert main(["compare", "--config", str(tmp_path / "run.toml"), "--steps", "7", "--dump-config"]) == 0
+    cfg = Config.from_toml(capsys.readouterr().out)
+    assert cfg.steps == 7 and cfg.optimizers[0].hyperparams == {"lr": 0.02, "beta": 0.5}
+
+
+def test_compare_says_batches_are_shared(tmp_path):
+    from descentlab import plot
+    from descentlab.config import parse_optimizer_list
+
+    problem, trajs = Config(optimizers=parse_optimizer_list("sgd,nesterov"), steps=5).run()
+    assert "all share the same minibatch sequence (batch size 3, seed 0)" in \
+        plot.compare(problem, trajs)._suptitle.get_text()
+
+
+def test_lookahead_and_trace(tmp_path, cli):
+    out = cli("lookahead", "--step", "5", "-o", "lookahead.png", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = cli("lookahead", "--trace", "-o", "trace.pdf", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "lookahead.png").exists() and (tmp_path / "trace.pdf").read_bytes()[:4] == b"%PDF"
+
+
+BAD = [
+    (["compare", "--optimizers", "gd,rmsprop"], "rmsprop"),
+    (["compare", "--set", "nesterov"], "NAME.KEY=VALUE"),
+    (["compare", "--set", "adam.lr=x"], "not a number"),
+    (["compare", "--optimizers", "gd", "--set", "adam.lr=0.1"], "not among"),
+    (["compare", "--config", "missing.toml"], "no such file"),
+    (["compare", "--config", "broken.toml"], "not valid TOML"),
+    (["compare", "-o", "compare.gif"], ".png"),
+    (["compare", "--gamma", "0.9", "--optimizers", "gd,nesterov"], "--gamma"),
+    (["compare", "--levels", "cubic"], "--levels"),
+    (["lookahead", "--optimizer", "adam"], "nesterov or momentum"),
+    (["lookahead", "--step", "99", "--steps", "10"], "--step"),
+    (["lookahead", "-o", "la.bmp"], ".png"),
+    (["lookahead", "--problem", "quadratic", "--kappa", "0"], "kappa"),
+]
+
+
+@pytest.mark.parametrize(("args", "needle"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path, capsys):
+    os.chdir(tmp_path)
+    (tmp_path / "broken.toml").write_text("steps = [\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
