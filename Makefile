@@ -27,6 +27,9 @@ demo: $(VENV)/.demo
 	$(BIN)/descentlab figure --problem gabor -o out/figure-gabor.png
 	$(BIN)/descentlab figure --problem rosenbrock -o out/figure-rosenbrock.png
 	$(BIN)/descentlab figure --problem himmelblau --optimizer momentum -o out/figure-himmelblau.png
+	$(BIN)/descentlab compare -o out/compare.png
+	$(BIN)/descentlab lookahead -o out/lookahead.png
+	$(BIN)/descentlab animate -o out/race.gif
 	@echo "figures written to out/"
 
 test: $(VENV)/.test
@@ -35,6 +38,7 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.demo
 	$(BIN)/python benchmarks/bench_surface.py
+	$(BIN)/python benchmarks/bench_animation.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info

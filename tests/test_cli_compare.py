@@ -69,7 +69,32 @@ def test_lookahead_and_trace(tmp_path, cli):
     assert (tmp_path / "lookahead.png").exists() and (tmp_path / "trace.pdf").read_bytes()[:4] == b"%PDF"
 
 
+def test_animate_gif_and_mp4_through_the_entry_point(tmp_path, cli):
+    from PIL import Image
+
+    out = cli("animate", "--optimizers", "momentum,nesterov", "--steps", "12", "--frames", "6",
+              "--size", "480x400", "--dpi", "40", "-o", "race.gif", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no progress bar when not on a terminal
+    with Image.open(tmp_path / "race.gif") as im:
+        assert im.n_frames == 6 and im.size == (480, 400)
+    out = cli("animate", "--problem", "himmelblau", "--steps", "8", "--frames", "4", "--size", "480x400",
+              "--dpi", "40", "-o", "race.mp4", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "race.mp4"))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (480, 400) and sum(1 for _ in reader) == 4
+
+
 BAD = [
+    (["animate", "--size", "big"], "--size"),
+    (["animate", "--size", "0x100"], "--size"),
+    (["animate", "--fps", "0"], "fps"),
+    (["animate", "--frames", "1"], "frames"),
+    (["animate", "-o", "race.avi"], ".gif"),
+    (["animate", "--set", "adam.lr=1"], "not among"),
     (["compare", "--optimizers", "gd,rmsprop"], "rmsprop"),
     (["compare", "--set", "nesterov"], "NAME.KEY=VALUE"),
     (["compare", "--set", "adam.lr=x"], "not a number"),

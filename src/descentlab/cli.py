@@ -294,6 +294,53 @@ def lookahead(
     typer.echo(f"wrote {output}")
 
 
+@app.command(help=(
+    "Animate one or more optimizers as a GIF or MP4: every panel of Figure 6.1 advances together (the "
+    "path grows on the contours and the 3-D surface, the model line moves on the data, the loss curve "
+    "extends). Long runs are subsampled to --frames. Takes the same --config/--set as compare."))
+def animate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .gif (Pillow) or .mp4 "
+                                         "(needs pip install 'descentlab[video]').")] = Path("race.gif"),
+    optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
+    batch_size: BatchOpt = None, seed: SeedOpt = None,
+    fps: Annotated[int, typer.Option("--fps", help="Frames per second (1..60).")] = 12,
+    frames: Annotated[int | None, typer.Option("--frames", help="Number of frames ≥ 2, spread evenly over "
+                                               "the run (default: one per step, at most 120).")] = None,
+    size: Annotated[str, typer.Option("--size", help="Frame size in pixels, WIDTHxHEIGHT.")] = "960x760",
+    dpi: Annotated[int, typer.Option("--dpi", help="Pixels per inch of the drawing (20..300): "
+                                     "larger draws text and lines smaller.")] = 80,
+) -> None:
+    """Animate a run or a race of runs."""
+    from descentlab import plot
+    from descentlab.progress import progress_bar
+
+    _check_suffix(output, ("gif", "mp4"))
+    inches = _inches(size, validation.integer("--dpi", dpi, 20, 300))
+    cfg = _multi(locals(), optimizers_, "momentum,nesterov", config, sets)
+    prob, trajs = cfg.run()
+    _two_params(prob, "animate")
+    plot.animate(prob, trajs, output, fps=fps, frames=frames, size=inches, dpi=dpi,
+                 progress=progress_bar(None, f"rendering {output.name}"))
+    typer.echo(_summary(prob, trajs))
+    _diverged_note(trajs)
+    typer.echo(f"wrote {output}")
+
+
+def _inches(size: str, dpi: int) -> tuple[float, float]:
+    """``"960x760"`` pixels at ``dpi`` → (12.0, 9.5) inches."""
+    width, sep, height = size.lower().partition("x")
+    try:
+        pixels = (int(width), int(height)) if sep else None
+    except ValueError:
+        pixels = None
+    if pixels is None or min(pixels) <= 0:
+        raise UsageError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 960x760; got {size!r}")
+    return pixels[0] / dpi, pixels[1] / dpi
+
+
 def _summary(problem, trajs) -> str:
     """One line per optimizer: final loss, gap to the minimum, divergence."""
     floor = problem.min_loss

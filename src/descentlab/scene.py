@@ -84,11 +84,16 @@ def numbered_steps(points: np.ndarray, bounds: Bounds, max_labels: int = 12,
     return np.array(kept)
 
 
-def view_bounds(problem: Problem, paths: Sequence[np.ndarray], margin: float = 0.12) -> Bounds:
+def view_bounds(problem: Problem, paths: Sequence[np.ndarray], margin: float = 0.12,
+                diverged: Sequence[bool] | None = None) -> Bounds:
     """A box that contains every path and the minimum nearest each path's end.
 
-    The problem's suggested view is used when it already contains all of that.
+    The problem's suggested view is used when it already contains all of that. Paths flagged in
+    ``diverged`` are left out of the framing when others did not diverge, so one run flying off
+    does not squeeze the rest into a corner (its figure notes where it diverged).
     """
+    if diverged is not None and not all(diverged):
+        paths = [p for p, gone in zip(paths, diverged, strict=True) if not gone]
     pts = [p for p in paths if len(p)]
     must = np.concatenate(pts) if pts else np.asarray([problem.suggested.start[:2]], dtype=float)
     if len(problem.minima):
@@ -159,7 +164,8 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         if t.params.shape[1] != 2:
             raise ValueError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
     if bounds is None:
-        bounds = view_bounds(problem, [t.params for t in trajs])
+        bounds = view_bounds(problem, [t.params for t in trajs],
+                             diverged=[t.diverged_at is not None for t in trajs])
     gx, gy, z = loss_grid(problem, bounds, resolution)
     log = problem.log_levels if log_levels is None else bool(log_levels)
     min_loss = problem.min_loss

@@ -1,11 +1,13 @@
 """matplotlib renderers of descentlab scenes.
 
-Figure-level: :func:`figure_6_1`. Axes-level panels (``panel(scene, ax=None) -> ax``):
+Figure-level: :func:`figure_6_1`, :func:`compare`, :func:`lookahead`, :func:`lookahead_trace`;
+:func:`animate` writes a GIF or MP4. Axes-level panels (``panel(scene, ax=None) -> ax``):
 :func:`data`, :func:`surface`, :func:`contour`, :func:`model_lines`, :func:`loss_curve`.
 :func:`save` writes a figure atomically in the format its suffix names. Nothing here calls
 ``plt.show()``; figures are plain :class:`matplotlib.figure.Figure` objects.
 """
 
+from descentlab.plot.animation import animate
 from descentlab.plot.figure import compare, figure_6_1
 from descentlab.plot.lookahead import lookahead, lookahead_trace
 from descentlab.plot.panels import (
@@ -21,6 +23,6 @@ from descentlab.plot.panels import (
 from descentlab.plot.save import FORMATS, save
 
 __all__ = [
-    "FORMATS", "compare", "contour", "contour_background", "data", "figure_6_1", "final_models",
+    "FORMATS", "animate", "compare", "contour", "contour_background", "data", "figure_6_1", "final_models",
     "lookahead", "lookahead_trace", "loss_curve", "model_lines", "save", "surface", "surface_background",
 ]

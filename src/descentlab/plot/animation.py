@@ -44,7 +44,7 @@ VIDEO_INSTALL = "pip install 'descentlab[video]'"
 SIZE_RANGE = (2.0, 40.0)  # inches, each side
 LOSS_COLOR = "#1f77b4"    # the loss of a path drawn alone, as panels.loss_curve
 # paths of a race on the contours: as style.LINE_HALO, a little wider for the low dpi of videos
-RACE_HALO = [pe.Stroke(linewidth=3.8, foreground="white", alpha=0.8), pe.Normal()]
+RACE_HALO = [pe.Stroke(linewidth=3.4, foreground="white", alpha=0.7), pe.Normal()]
 Progress = Callable[[int, int], None]
 
 
@@ -72,6 +72,7 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
     Raises:
         ValueError: a bad suffix, fps, frames, size or dpi (the message names the value and the
             allowed range), or a problem without exactly two parameters.
+        TypeError: fps, frames or dpi not an integer; trajectories not Trajectory objects.
         ImportError: an .mp4 without the imageio-ffmpeg package (``pip install 'descentlab[video]'``).
     """
     fmt = _format(path)
@@ -161,26 +162,56 @@ def _imageio_ffmpeg():
 # ---- encoding ----------------------------------------------------------------------------------
 
 def _report(frames: Iterable[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
+    """The frames, calling ``progress(done, total)`` once each has been taken (encoded)."""
     for done, frame in enumerate(frames, 1):
         yield frame
         if progress is not None:
             progress(done, total)
 
 
-def _gif_palette(stage: Stage) -> Image.Image:
-    """One 256-colour palette for every frame, so that colours neither drift nor flicker: the
-    moving artists' own colours, and the rest fitted by median cut to the last frame."""
+def _gif_palette(stage: Stage) -> np.ndarray:
+    """One palette (≤ 256 RGB rows) for every frame, so that colours neither drift nor flicker:
+    the moving artists' own colours, and the rest fitted by median cut to the last frame."""
     own = stage.colors
     fitted = Image.fromarray(stage.frame(stage.last)).quantize(256 - len(own),
                                                                method=Image.Quantize.MEDIANCUT)
     used = len(fitted.getcolors(256))
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(fitted.getpalette()[:3 * used] + own.ravel().tolist())
-    return palette
+    rows = np.asarray(fitted.getpalette()[:3 * used], dtype=np.uint8).reshape(-1, 3)
+    return np.vstack([rows, own])
 
 
-def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette: Image.Image) -> None:
-    images = (Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames)
+class _Indexer:
+    """Frames to palette images by exact nearest colour (Pillow's own mapping is approximate
+    and turns white grey); each colour is looked up once and remembered."""
+
+    CHUNK = 4096
+
+    def __init__(self, palette: np.ndarray):
+        self._palette = palette.astype(np.int32)
+        self._flat = palette.ravel().tolist()
+        self._index = np.full(1 << 24, -1, dtype=np.int16)  # packed 0xRRGGBB → palette row
+
+    def __call__(self, frame: np.ndarray) -> Image.Image:
+        rgb = frame.astype(np.int32)
+        packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        index = self._index[packed]
+        if (index < 0).any():
+            self._learn(np.unique(packed[index < 0]))
+            index = self._index[packed]
+        image = Image.frombytes("P", (frame.shape[1], frame.shape[0]), index.astype(np.uint8).tobytes())
+        image.putpalette(self._flat)
+        return image
+
+    def _learn(self, colors: np.ndarray) -> None:
+        for start in range(0, len(colors), self.CHUNK):
+            c = colors[start:start + self.CHUNK]
+            rgb = np.stack([c >> 16, (c >> 8) & 255, c & 255], axis=1)
+            distance = ((rgb[:, None, :] - self._palette[None, :, :]) ** 2).sum(axis=2)
+            self._index[c] = distance.argmin(axis=1)
+
+
+def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette: np.ndarray) -> None:
+    images = map(_Indexer(palette), frames)
     first = next(images)
     first.save(tmp, format="GIF", save_all=True, append_images=images, duration=1000 / fps, loop=0)
 
@@ -406,7 +437,7 @@ def _surface_path(ax: Axes, path: Path, z: np.ndarray, look: _Look) -> _Mover:
         head.set_color(look.at(k))
         if look.iterates is not None:
             shown = _shown(path, k)
-            dots._offsets3d = (x[shown], y[shown], z[shown])
+            dots._offsets3d = (x[shown], y[shown], z[shown])  # matplotlib's way to move 3-D points
             dots.set_facecolor(look.iterates[shown])
             dots.do_3d_projection()
 
@@ -415,7 +446,7 @@ def _surface_path(ax: Axes, path: Path, z: np.ndarray, look: _Look) -> _Mover:
 
 def _markers(look: _Look, n: int) -> dict:
     """Small markers along a path of a race, about 25 of them (as in plot.compare)."""
-    return {"marker": look.marker, "ms": 4, "markevery": max(1, n // 25), "mec": "black", "mew": 0.4}
+    return {"marker": look.marker, "ms": 5, "markevery": max(1, n // 25), "mec": "black", "mew": 0.4}
 
 
 def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
@@ -424,45 +455,76 @@ def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mo
     panels.contour_background(scene, ax)
     ax.set_title(name)
     minima = _Mover(list(ax.lines), lambda t: None)
-    return _together([minima, *(_contour_path(ax, p, k) for p, k in zip(scene.paths, looks, strict=True))])
+    paths = [_contour_path(ax, p, k, scene.bounds) for p, k in zip(scene.paths, looks, strict=True)]
+    return _together([minima, *paths])
 
 
-def _contour_path(ax: Axes, path: Path, look: _Look) -> _Mover:
+def _contour_path(ax: Axes, path: Path, look: _Look, bounds) -> _Mover:
+    """One path on the contours: its trail, its current iterate, its numbers (a path alone)
+    and, once it has stopped, where it diverged."""
     pts = path.points[:, :2]
     alone = look.iterates is not None
-    markers = {} if alone else {**_markers(look, len(pts)), "path_effects": RACE_HALO}
-    line = ax.plot([], [], color=look.line, lw=1.3 if alone else 2.0, zorder=4 if alone else 5,
-                   **markers)[0]
+    trail = _trail_alone(ax, path, look) if alone else _trail_race(ax, path, look)
     head = ax.plot([], [], ls="none", marker="o" if alone else look.marker, ms=10 if alone else 9,
                    mec="black", mew=1.2, zorder=6)[0]
-    dots = ax.scatter(np.empty(0), np.empty(0), s=36, edgecolor="black", linewidth=0.6, zorder=5)
     numbers = {t: ax.annotate(str(t), pts[t], xytext=(5, 5), textcoords="offset points", fontsize=8,
                               fontweight="bold", path_effects=style.HALO, zorder=7, visible=False)
                for t in (path.numbered if alone else ())}
-    note = _diverged_note(ax, path)
+    notes = [] if path.diverged_at is None else [_diverged_note(ax, path, bounds)]
 
     def update(t: int) -> None:
         k = _upto(path, t)
-        line.set_data(pts[:k + 1, 0], pts[:k + 1, 1])
+        trail.update(k)
         head.set_data(pts[k:k + 1, 0], pts[k:k + 1, 1])
         head.set_color(look.at(k))
-        if alone:
-            shown = _shown(path, k)
-            dots.set_offsets(pts[shown])
-            dots.set_facecolor(look.iterates[shown])
         for step, label in numbers.items():
             label.set_visible(step <= k)
-        note.set_visible(t >= len(pts) - 1)
+        for note in notes:
+            note.set_visible(t >= len(pts) - 1)
 
-    return _Mover([line, head, *([dots] if alone else []), *numbers.values(), note], update)
+    return _Mover([*trail.artists, head, *numbers.values(), *notes], update)
 
 
-def _diverged_note(ax: Axes, path: Path) -> Artist:
-    """Shown once a diverged path has stopped (an empty, invisible text otherwise)."""
-    text = "" if path.diverged_at is None else f"diverged at step {path.diverged_at}"
-    return ax.annotate(text, path.points[-1, :2], xytext=(6, -12), textcoords="offset points",
-                       fontsize=8, color=style.DIVERGED_COLOR, path_effects=style.HALO, zorder=7,
-                       visible=False)
+def _trail_alone(ax: Axes, path: Path, look: _Look) -> _Mover:
+    """As figure_6_1: a black line through dots coloured by iterate (on long paths, dots only
+    where numbers go)."""
+    pts = path.points[:, :2]
+    line = ax.plot([], [], color="black", lw=1.3, zorder=4)[0]
+    dots = ax.scatter(np.empty(0), np.empty(0), s=36, edgecolor="black", linewidth=0.6, zorder=5)
+
+    def update(k: int) -> None:
+        line.set_data(pts[:k + 1, 0], pts[:k + 1, 1])
+        shown = _shown(path, k)
+        dots.set_offsets(pts[shown])
+        dots.set_facecolor(look.iterates[shown])
+
+    return _Mover([line, dots], update)
+
+
+def _trail_race(ax: Axes, path: Path, look: _Look) -> _Mover:
+    """As plot.compare: the optimizer's colour on a white halo, its marker every few steps."""
+    pts = path.points[:, :2]
+    line = ax.plot([], [], color=look.color, lw=2.0, path_effects=RACE_HALO, zorder=5)[0]
+    marks = ax.plot([], [], ls="none", color=look.color, zorder=5.5, **_markers(look, len(pts)))[0]
+
+    def update(k: int) -> None:
+        for artist in (line, marks):
+            artist.set_data(pts[:k + 1, 0], pts[:k + 1, 1])
+
+    return _Mover([line, marks], update)
+
+
+def _diverged_note(ax: Axes, path: Path, bounds) -> Artist:
+    """Shown once a diverged path has stopped, on the side of its last iterate towards the
+    middle of the view."""
+    end = path.points[-1, :2]
+    right = end[0] > 0.5 * (bounds[0][0] + bounds[0][1])
+    top = end[1] > 0.5 * (bounds[1][0] + bounds[1][1])
+    return ax.annotate(f"diverged at step {path.diverged_at}", end,
+                       xytext=(-8 if right else 8, -12 if top else 12),
+                       textcoords="offset points", ha="right" if right else "left",
+                       va="top" if top else "bottom", fontsize=8, color=style.DIVERGED_COLOR,
+                       path_effects=style.HALO, zorder=7, visible=False)
 
 
 def _loss_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
@@ -495,16 +557,20 @@ def _loss_view(scene: Scene) -> tuple[list[np.ndarray], tuple[float, float]]:
 
 
 def _loss_path(ax: Axes, path: Path, gap: np.ndarray, look: _Look) -> _Mover:
+    """One loss curve growing, its current value marked and, once a diverged run has stopped,
+    a dashed line at the step where it diverged."""
     steps = np.arange(len(gap))
     color = LOSS_COLOR if look.iterates is not None else look.color
     line = ax.plot([], [], lw=1.6, color=color, zorder=3)[0]
     head = ax.plot([], [], ls="none", marker="o", ms=6, color=color, mec="black", mew=0.8, zorder=4)[0]
-    stop = ax.axvline(path.diverged_at or 0, color=style.DIVERGED_COLOR, ls="--", lw=1, visible=False)
+    stops = [] if path.diverged_at is None else [
+        ax.axvline(path.diverged_at, color=style.DIVERGED_COLOR, ls="--", lw=1, visible=False)]
 
     def update(t: int) -> None:
         k = _upto(path, t)
         line.set_data(steps[:k + 1], gap[:k + 1])
         head.set_data(steps[k:k + 1], gap[k:k + 1])
-        stop.set_visible(path.diverged_at is not None and t >= len(gap) - 1)
+        for stop in stops:
+            stop.set_visible(t >= len(gap) - 1)
 
-    return _Mover([line, head, stop], update)
+    return _Mover([line, head, *stops], update)
