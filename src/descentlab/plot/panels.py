@@ -131,7 +131,7 @@ def contour_background(scene: Scene, ax: Axes | None = None) -> Axes:
     ax.contour(scene.grid_x, scene.grid_y, z, levels=scene.levels[1:], colors="white",
                linewidths=0.5, alpha=0.6)
     for m in scene.minima:
-        ax.plot(*m, marker="*", ms=14, color=style.MINIMUM_COLOR, mec="black", mew=0.8, zorder=6,
+        ax.plot(*m, marker="*", ms=14, color=style.MINIMUM_COLOR, mec="black", mew=0.8, zorder=7,
                 ls="none")
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
@@ -188,7 +188,7 @@ def _draw_path(ax: Axes, path: Path, color: str, marker: str) -> None:
     every = max(1, len(pts) // 25)
     ax.plot(pts[:, 0], pts[:, 1], color=color, lw=1.4, marker=marker, ms=4, markevery=every,
             mec="black", mew=0.4, path_effects=style.LINE_HALO, zorder=5, label=path.label)
-    ax.plot(*pts[-1, :2], marker=marker, ms=9, color=color, mec="black", mew=0.8, zorder=6)
+    ax.plot(*pts[-1, :2], marker=marker, ms=9, color=color, mec="black", mew=0.8, zorder=5.5)
     if path.diverged_at is not None:
         ax.annotate(f"diverged at step {path.diverged_at}", pts[-1, :2], xytext=(6, -10),
                     textcoords="offset points", fontsize=8, color=style.DIVERGED_COLOR,
