@@ -19,16 +19,39 @@ def real(name: str, value: object) -> float:
     return float(value)
 
 
-def positive(name: str, value: object) -> float:
-    """A finite number > 0 (learning rates α, ε)."""
+def _reals(name: str, value: np.ndarray) -> np.ndarray:
+    """An array of hyper-parameters (one per configuration of a sweep) as float64."""
+    if value.dtype == bool or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be real numbers, got an array of {value.dtype}")
+    return value.astype(np.float64)
+
+
+def _first_bad(value: np.ndarray, ok: np.ndarray) -> float:
+    return float(value[~ok].flat[0])
+
+
+def positive(name: str, value: object) -> float | np.ndarray:
+    """A finite number > 0 (learning rates α, ε), or an array of them (checked element-wise)."""
+    if isinstance(value, np.ndarray):
+        v = _reals(name, value)
+        ok = np.isfinite(v) & (v > 0)
+        if not ok.all():
+            raise ValueError(f"{name} must be finite and > 0, got {_first_bad(v, ok)!r}")
+        return v
     v = real(name, value)
     if not (math.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return v
 
 
-def unit_interval(name: str, value: object) -> float:
-    """A number in [0, 1) (momentum β, Adam's γ)."""
+def unit_interval(name: str, value: object) -> float | np.ndarray:
+    """A number in [0, 1) (momentum β, Adam's γ), or an array of them (checked element-wise)."""
+    if isinstance(value, np.ndarray):
+        v = _reals(name, value)
+        ok = (v >= 0.0) & (v < 1.0)
+        if not ok.all():
+            raise ValueError(f"{name} must be in [0, 1), got {_first_bad(v, ok)!r}")
+        return v
     v = real(name, value)
     if not (0.0 <= v < 1.0):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")

@@ -31,6 +31,12 @@ class LinearRegression(DataFit):
 
     stats: tuple[float, ...] = ()  # (N, x̄, ȳ, S_xx, b*, L_min)
 
+    @property
+    def hessian(self) -> np.ndarray:
+        """The constant Hessian of L over all the data: 2·[[N, Σx], [Σx, Σx²]]."""
+        n, x_bar, _, s_xx, _, _ = self.stats
+        return 2.0 * np.array([[n, n * x_bar], [n * x_bar, s_xx + n * x_bar * x_bar]])
+
     def predict(self, points: np.ndarray, x: np.ndarray) -> np.ndarray:
         p = np.asarray(points, dtype=np.float64)
         return p[..., 0, None] + p[..., 1, None] * np.asarray(x, dtype=np.float64)

@@ -1,0 +1,298 @@
+"""Many configurations at once: hyper-parameter grids and lists, × seeds, on any problem.
+
+    result = sweep(problem, "nesterov", {"lr": parse_range("1e-4:1e-1:128:log"),
+                                         "beta": parse_range("0:0.99:128")}, steps=1000)
+    result.steps_to_tol   # (128, 128, n_seeds): first step with L − L_min ≤ tol, −1 if never
+    result.final_loss, result.diverged_at, result.best()
+
+The configurations run together through the **same** update rules as :func:`descentlab.run`
+(:mod:`descentlab.optimizers` with array-valued hyper-parameters, one row per configuration), so
+a sweep cell and a single run agree. Speed comes from three things:
+
+* every step is a handful of whole-array numpy operations over all active configurations;
+* configurations that diverged leave the active set (it is compacted every few steps);
+* on quadratic problems (constant Hessian, full batch) a linear method that has reached the
+  tolerance and is predicted stable by :mod:`descentlab.theory` jumps straight to the last step:
+  its (e_t, m_t) is multiplied by M^(T−t), the iteration matrix raised by repeated squaring.
+
+Memory is bounded by running the configurations in chunks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from descentlab import optimizers as optim
+from descentlab import theory, validation
+from descentlab.problems.base import Problem
+from descentlab.run import DIVERGENCE_FACTOR, draw_batches
+
+MAX_CONFIGS = 20_000_000
+"""Larger grids are refused: their results alone would not fit comfortably in memory."""
+CHUNK = 1 << 16
+COMPACT_EVERY = 8
+LINEAR = ("gd", "sgd", "momentum", "nesterov")
+
+
+def parse_range(text: str) -> np.ndarray:
+    """``"1e-4:1e-1:128:log"`` (geometric), ``"0:0.99:128"`` (linear) or ``"0.1,0.5,0.9"`` (a list)."""
+    text = text.strip()
+    if ":" not in text:
+        try:
+            values = np.array([float(v) for v in text.split(",") if v.strip()])
+        except ValueError:
+            raise ValueError(f"a range is START:STOP:COUNT[:log] or a list a,b,c; got {text!r}") from None
+        if values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"a list of values must hold finite numbers, got {text!r}")
+        return values
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
+        raise ValueError(f"a range is START:STOP:COUNT[:log]; got {text!r}")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise ValueError(f"a range is START:STOP:COUNT[:log] with an integer COUNT; got {text!r}") \
+            from None
+    if count < 1:
+        raise ValueError(f"a range needs COUNT >= 1, got {count} in {text!r}")
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"a range needs finite ends, got {text!r}")
+    if len(parts) == 4 and parts[3] == "log":
+        if start <= 0 or stop <= 0:
+            raise ValueError(f"a log range needs positive ends, got {text!r}")
+        return np.geomspace(start, stop, count)
+    return np.linspace(start, stop, count)
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """Per configuration (grid axes in order, then seeds): what the run reached.
+
+    ``steps_to_tol`` is the first step t with L[φ_t] − L_min ≤ tol (L itself when the minimum is
+    unknown), −1 if never; ``diverged_at`` is as in :class:`~descentlab.trajectory.Trajectory`
+    (−1 if the run did not diverge); ``final_loss`` is L[φ_T] (NaN where it diverged).
+    """
+
+    problem: str
+    method: str
+    axes: dict[str, np.ndarray]
+    seeds: tuple[int, ...]
+    steps: int
+    tol: float
+    min_loss: float | None
+    final_loss: np.ndarray
+    steps_to_tol: np.ndarray
+    diverged_at: np.ndarray
+    fixed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.diverged_at >= 0
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.final_loss.shape
+
+    def best(self) -> dict[str, float]:
+        """The configuration that reaches the tolerance soonest (median over seeds; ties and
+        never-reached broken by the median final loss), as hyper-parameter values."""
+        steps = np.where(self.steps_to_tol >= 0, self.steps_to_tol, np.iinfo(np.int64).max).astype(float)
+        steps = np.where(self.diverged, np.inf, steps)
+        loss = np.where(self.diverged, np.inf, self.final_loss)
+        key = np.lexsort((np.median(loss, axis=-1).ravel(), np.median(steps, axis=-1).ravel()))
+        index = np.unravel_index(key[0], self.shape[:-1])
+        return {name: float(values[i]) for (name, values), i in zip(self.axes.items(), index, strict=True)}
+
+    def __repr__(self) -> str:
+        dims = " × ".join(f"{len(v)} {k}" for k, v in self.axes.items())
+        return (f"<SweepResult {self.method} on {self.problem!r}: {dims} × {len(self.seeds)} seeds, "
+                f"{self.steps} steps, {int(self.diverged.sum())} diverged>")
+
+
+def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, steps: int,
+          start: Sequence[float] | None = None, tol: float | None = None, seeds: Sequence[int] = (0,),
+          batch_size: int | None = None, fixed: dict[str, float] | None = None, mesh: bool = True,
+          chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Run ``method`` on ``problem`` for every configuration of ``grid`` and every seed.
+
+    Args:
+        grid: hyper-parameter name → values (``lr``, ``beta``, ``gamma``, ``eps``).
+        steps: updates per configuration (the same budget for all).
+        start: φ_0 (default: the problem's suggested start).
+        tol: the target for L − L_min (or L when the minimum is unknown); default a
+            million-fold reduction of the start's gap.
+        seeds: minibatch seeds (with ``batch_size``): every configuration of a seed sees the
+            same batches.
+        fixed: hyper-parameters held fixed (e.g. ``{"gamma": 0.999}``).
+        mesh: True: the product of the axes (a grid); False: the axes are parallel lists of
+            equal length (one configuration per index).
+        chunk: configurations run at once (bounds memory).
+        progress: ``progress(done, total)`` after each chunk.
+    """
+    if method not in optim.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {method!r}; choose one of {', '.join(optim.OPTIMIZERS)}")
+    takes = optim.hyperparameter_names(method)
+    fixed = dict(fixed or {})
+    for name in [*grid, *fixed]:
+        if name not in takes:
+            raise ValueError(f"{method} has no hyper-parameter {name!r}; it takes {', '.join(takes)}")
+    if "lr" not in grid and "lr" not in fixed:
+        raise ValueError("give lr (α) in the grid or as fixed")
+    axes = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in grid.items()}
+    for k, v in axes.items():
+        if v.size == 0:
+            raise ValueError(f"the {k} axis is empty")
+    steps = validation.integer("steps", steps, 0)
+    seeds = tuple(validation.integer("seed", s, 0) for s in seeds) or (0,)
+    chunk = validation.integer("chunk", chunk, 1)
+    if mesh:
+        shape = tuple(len(v) for v in axes.values())
+        columns = [c.ravel() for c in np.meshgrid(*axes.values(), indexing="ij")] if axes else []
+    else:
+        lengths = {len(v) for v in axes.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"with mesh=False every axis must have the same length, got {sorted(lengths)}")
+        shape = (lengths.pop(),)
+        columns = list(axes.values())
+    n_configs = int(np.prod(shape)) * len(seeds)
+    if n_configs > MAX_CONFIGS:
+        gib = n_configs * 3 * 8 / 2**30
+        raise ValueError(f"{n_configs:,} configurations is too many (results alone ≈ {gib:.1f} GiB; "
+                         f"at most {MAX_CONFIGS:,}): use fewer points or seeds")
+    hyper = dict(zip(axes, columns, strict=True))
+    for k, v in fixed.items():
+        hyper[k] = np.full(len(columns[0]) if columns else 1, float(v))
+    # validate every value once, through the optimizer's own checks
+    optim.make(method, **{k: v[:, None] for k, v in hyper.items()})
+
+    phi0 = validation.point("start", problem.suggested.start if start is None else start, problem.n_params)
+    with np.errstate(all="ignore"):
+        loss0 = float(problem.loss(phi0))
+    floor = problem.min_loss
+    gap0 = loss0 - (floor or 0.0)
+    tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
+    bound = DIVERGENCE_FACTOR * max(1.0, abs(loss0))
+    engine = _Engine(problem, method, phi0, steps, tol, floor, bound)
+
+    total = len(columns[0]) if columns else 1
+    out = {k: np.empty((total, len(seeds))) for k in ("final", "tol", "div")}
+    done = 0
+    for s, seed in enumerate(seeds):
+        plan = None
+        if batch_size is not None:
+            if problem.n_examples is None:
+                raise ValueError(f"problem {problem.name!r} has no data, so batch_size must be None")
+            plan = draw_batches(problem.n_examples, batch_size, steps, seed)
+        for lo in range(0, total, chunk):
+            part = {k: v[lo:lo + chunk] for k, v in hyper.items()}
+            final, reached, diverged = engine.run(part, plan)
+            out["final"][lo:lo + chunk, s] = final
+            out["tol"][lo:lo + chunk, s] = reached
+            out["div"][lo:lo + chunk, s] = diverged
+            done += len(final)
+            if progress is not None:
+                progress(done, total * len(seeds))
+    return SweepResult(
+        problem=problem.name, method=method, axes=axes, seeds=seeds, steps=steps, tol=tol,
+        min_loss=floor, final_loss=out["final"].reshape(*shape, len(seeds)),
+        steps_to_tol=out["tol"].astype(np.int64).reshape(*shape, len(seeds)),
+        diverged_at=out["div"].astype(np.int64).reshape(*shape, len(seeds)), fixed=fixed)
+
+
+class _Engine:
+    """Runs one chunk of configurations; see the module docstring for the tricks."""
+
+    def __init__(self, problem: Problem, method: str, phi0: np.ndarray, steps: int, tol: float,
+                 floor: float | None, bound: float):
+        self.problem, self.method, self.phi0, self.steps = problem, method, phi0, steps
+        self.tol, self.floor, self.bound = tol, floor or 0.0, bound
+        self.quadratic = None
+        hessian = getattr(problem, "hessian", None)
+        if method in LINEAR and isinstance(hessian, np.ndarray) and len(problem.minima):
+            lam, vectors = np.linalg.eigh(hessian)
+            self.quadratic = (lam, vectors, problem.minima[0])
+
+    def run(self, hyper: dict[str, np.ndarray], plan: list[np.ndarray] | None):
+        n = len(next(iter(hyper.values())))
+        final = np.full(n, np.nan)
+        reached = np.full(n, -1.0)
+        diverged = np.full(n, -1.0)
+        idx = np.arange(n)
+        hyp = {k: v[:, None] for k, v in hyper.items()}
+        opt = optim.make(self.method, **hyp)
+        state = opt.init(np.broadcast_to(self.phi0, (n, len(self.phi0))))
+        jump = self.quadratic is not None and plan is None
+        stable = self._stable(hyper) if jump else None
+        alive = np.ones(n, dtype=bool)  # rows of the current (compacted) arrays still running
+        with np.errstate(all="ignore"):
+            gap = self.problem.loss(state.params) - self.floor
+            reached[gap <= self.tol] = 0
+            if self.steps == 0:
+                final[:] = gap + self.floor
+            for t in range(self.steps):
+                state = opt.step(state, self.problem.grad, None if plan is None else plan[t])
+                loss = self.problem.loss(state.params)
+                # a non-finite φ, m or gradient shows in L[φ_{t+1}]; only Adam's v can overflow alone
+                bad = ~(loss <= self.bound)
+                if state.second_moment is not None:
+                    bad |= ~np.isfinite(state.second_moment.sum(axis=1))
+                bad &= alive
+                diverged[idx[bad]] = t + 1
+                alive &= ~bad
+                newly = alive & (loss - self.floor <= self.tol) & (reached[idx] < 0)
+                reached[idx[newly]] = t + 1
+                if t + 1 == self.steps:
+                    final[idx[alive]] = loss[alive]
+                    break
+                if jump and (t + 1) % COMPACT_EVERY == 0:
+                    finish = alive & (reached[idx] >= 0) & stable[idx]
+                    if finish.any():
+                        final[idx[finish]] = self._jump(state, idx, finish, hyper, self.steps - (t + 1))
+                        alive &= ~finish
+                if not alive.all() and ((t + 1) % COMPACT_EVERY == 0 or alive.mean() < 0.5):
+                    idx = idx[alive]
+                    if idx.size == 0:
+                        break
+                    state = type(state)(*(a[alive] if isinstance(a, np.ndarray) and a.ndim == 2 else a
+                                          for a in state))
+                    opt = optim.make(self.method, **{k: v[idx][:, None] for k, v in hyper.items()})
+                    alive = np.ones(idx.size, dtype=bool)
+        return final, reached, diverged
+
+    def _stable(self, hyper: dict[str, np.ndarray]) -> np.ndarray:
+        lam = self.quadratic[0]
+        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))
+        method = "gd" if self.method == "sgd" else self.method
+        return theory.rate(method, hyper["lr"], beta, lam[0], lam[-1]) < 1.0
+
+    def _jump(self, state, idx, rows, hyper, remaining: int) -> np.ndarray:
+        """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""
+        lam, vectors, centre = self.quadratic
+        method = "gd" if self.method == "sgd" else self.method
+        alpha = hyper["lr"][idx[rows]]
+        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))[idx[rows]]
+        e = (state.params[rows] - centre) @ vectors
+        m = state.momentum[rows] @ vectors if state.momentum is not None else np.zeros_like(e)
+        out = np.zeros(len(alpha))
+        for k in range(len(lam)):
+            power = _matrix_power(theory.iteration_matrix(method, alpha, beta, lam[k]), remaining)
+            e_end = power[:, 0, 0] * e[:, k] + power[:, 0, 1] * m[:, k]
+            out += 0.5 * lam[k] * e_end * e_end
+        return self.floor + out
+
+
+def _matrix_power(m: np.ndarray, n: int) -> np.ndarray:
+    """M^n for a stack of 2×2 matrices, by repeated squaring."""
+    result = np.broadcast_to(np.eye(2), m.shape).copy()
+    base = m.copy()
+    while n:
+        if n & 1:
+            result = result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result

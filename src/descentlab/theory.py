@@ -1,0 +1,207 @@
+r"""Convergence rates on quadratics, in the book's parameterisation, checked against real runs.
+
+On a quadratic with Hessian eigenvalues λ in [μ, L] (κ = L/μ) every method acts on each
+eigen-direction separately. Write e_t for the error φ_t − φ* along one direction, so the gradient
+is λ·e_t, and η = α(1−β) for the *effective step* of the book's momentum methods.
+
+**Gradient descent** (eq. 6.3): e_{t+1} = (1 − αλ)·e_t, so ρ = |1 − αλ|.
+
+**Momentum** (eq. 6.11, book form with the (1−β) factor). With s_t = (e_t, m_t):
+
+.. math::
+    m_{t+1} = \beta m_t + (1-\beta)\lambda e_t,\quad e_{t+1} = e_t - \alpha m_{t+1}
+    \;\Rightarrow\; M = \begin{pmatrix} 1-\eta\lambda & -\alpha\beta \\ (1-\beta)\lambda & \beta \end{pmatrix}
+
+Since −α·m_t = e_t − e_{t−1}, this is Polyak's heavy ball e_{t+1} = e_t − ηλe_t + β(e_t − e_{t−1})
+with step η = α(1−β): characteristic polynomial z² − (1 + β − ηλ)z + β. Stable iff
+0 < ηλ < 2(1+β), i.e. α < 2(1+β) / ((1−β)L). Optimal: β* = ((√κ−1)/(√κ+1))²,
+η* = 4/(√L+√μ)², ρ* = (√κ−1)/(√κ+1).
+
+**Nesterov** (eq. 6.12): the gradient is taken at e_t − αβ·m_t = e_t + β(e_t − e_{t−1}), so
+
+.. math::
+    M = \begin{pmatrix} 1-\eta\lambda & -\alpha\beta(1-\eta\lambda) \\
+                        (1-\beta)\lambda & \beta(1-\eta\lambda) \end{pmatrix}
+
+the Sutskever/PyTorch form y_t = e_t + β(e_t − e_{t−1}), e_{t+1} = y_t − ηλ·y_t: characteristic
+polynomial z² − (1−ηλ)(1+β)z + β(1−ηλ). Jury's conditions give stability iff
+0 < ηλ < 2(1+β)/(1+2β), i.e. α < 2(1+β) / ((1+2β)(1−β)L). The usual tuning η = 1/L,
+β = (√κ−1)/(√κ+1) has ρ = 1 − 1/√κ; the optimum on quadratics (Lessard, Recht & Packard 2016) is
+η* = 4/(3L+μ), β* = (√(3κ+1)−2)/(√(3κ+1)+2), ρ* = 1 − 2/√(3κ+1).
+
+**Mapping to the usual forms**: the book's (α, β) is PyTorch's ``SGD(lr=α(1−β), momentum=β)``,
+i.e. every "learning rate" η above is α(1−β); :func:`book_alpha` converts back.
+
+The rate over the interval is ρ = max over λ in [μ, L] of the spectral radius of M; for all
+three methods the maximum sits at λ = μ or λ = L (checked on a grid in the tests), which is what
+:func:`rate` evaluates. :func:`observed_rate` measures the same quantity from a real run by
+fitting the 2×2 map that carries (e_t, m_t) to (e_{t+1}, m_{t+1}) in each eigen-direction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from descentlab import validation
+
+METHODS = ("gd", "momentum", "nesterov")
+
+
+def _method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"theory covers {', '.join(METHODS)}; got {method!r}")
+    return method
+
+
+def _spectrum(mu: float, L: float) -> tuple[float, float]:
+    m, big = validation.positive("mu (μ)", mu), validation.positive("L", L)
+    if big < m:
+        raise ValueError(f"L must be >= mu (μ), got mu={mu!r}, L={L!r}")
+    return m, big
+
+
+def iteration_matrix(method: str, alpha, beta, lam) -> np.ndarray:
+    """The 2×2 map (e_t, m_t) → (e_{t+1}, m_{t+1}) for one eigenvalue λ, broadcast over arrays.
+
+    Gradient descent has no momentum: its matrix is diag(1 − αλ, 0).
+    """
+    _method(method)
+    a, b, lam = (np.asarray(v, dtype=np.float64) for v in (alpha, beta, lam))
+    a, b, lam = np.broadcast_arrays(a, b, lam)
+    out = np.zeros((*a.shape, 2, 2))
+    if method == "gd":
+        out[..., 0, 0] = 1.0 - a * lam
+        return out
+    shrink = 1.0 - a * (1.0 - b) * lam
+    out[..., 0, 0] = shrink
+    out[..., 1, 0] = (1.0 - b) * lam
+    if method == "momentum":
+        out[..., 0, 1] = -a * b
+        out[..., 1, 1] = b
+    else:
+        out[..., 0, 1] = -a * b * shrink
+        out[..., 1, 1] = b * shrink
+    return out
+
+
+def spectral_radius(method: str, alpha, beta, lam) -> np.ndarray:
+    """ρ(α, β, λ): the largest |root| of the characteristic polynomial z² − tr·z + det."""
+    m = iteration_matrix(method, alpha, beta, lam)
+    tr = m[..., 0, 0] + m[..., 1, 1]
+    det = m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0]
+    disc = np.sqrt((tr * tr - 4.0 * det).astype(np.complex128))
+    return np.maximum(np.abs((tr + disc) / 2.0), np.abs((tr - disc) / 2.0))
+
+
+def rate(method: str, alpha, beta, mu: float, L: float) -> np.ndarray:
+    """ρ = max over λ in [μ, L] of ρ(α, β, λ); ≥ 1 means the method does not converge."""
+    mu, L = _spectrum(mu, L)
+    return np.maximum(spectral_radius(method, alpha, beta, mu), spectral_radius(method, alpha, beta, L))
+
+
+def stability_limit(method: str, beta, L: float) -> np.ndarray:
+    """The largest stable α for a given β (the run converges for 0 < α below it)."""
+    _method(method)
+    b = np.asarray(beta, dtype=np.float64)
+    L = validation.positive("L", L)
+    if method == "gd":
+        return np.broadcast_to(2.0 / L, b.shape).copy()
+    if method == "momentum":
+        return 2.0 * (1.0 + b) / ((1.0 - b) * L)
+    return 2.0 * (1.0 + b) / ((1.0 + 2.0 * b) * (1.0 - b) * L)
+
+
+def book_alpha(eta, beta) -> np.ndarray:
+    """The book's α for an effective step η = α(1−β) (PyTorch's ``lr``)."""
+    return np.asarray(eta, dtype=np.float64) / (1.0 - np.asarray(beta, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Hyper-parameters in the book's form and the rate they give."""
+
+    method: str
+    alpha: float
+    beta: float
+    rho: float
+
+    @property
+    def iterations(self) -> int:
+        """Steps to reduce the error a million-fold (see :func:`iterations_to_reduce`)."""
+        return iterations_to_reduce(self.rho)
+
+
+def optimal(method: str, mu: float, L: float) -> Tuning:
+    """The best constant hyper-parameters on a quadratic with eigenvalues in [μ, L]."""
+    mu, L = _spectrum(mu, L)
+    kappa = L / mu
+    if _method(method) == "gd":
+        return Tuning("gd", 2.0 / (L + mu), 0.0, (kappa - 1.0) / (kappa + 1.0))
+    if method == "momentum":
+        root = (math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)
+        beta = root * root
+        return Tuning("momentum", float(book_alpha(4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2, beta)),
+                      beta, root)
+    s = math.sqrt(3.0 * kappa + 1.0)
+    beta = (s - 2.0) / (s + 2.0)
+    return Tuning("nesterov", float(book_alpha(4.0 / (3.0 * L + mu), beta)), beta, 1.0 - 2.0 / s)
+
+
+def standard_nesterov(mu: float, L: float) -> Tuning:
+    """Nesterov's usual tuning: step 1/L, momentum (√κ−1)/(√κ+1); ρ = 1 − 1/√κ."""
+    mu, L = _spectrum(mu, L)
+    root = math.sqrt(L / mu)
+    beta = (root - 1.0) / (root + 1.0)
+    alpha = float(book_alpha(1.0 / L, beta))
+    return Tuning("nesterov", alpha, beta, float(rate("nesterov", alpha, beta, mu, L)))
+
+
+def iterations_to_reduce(rho: float, factor: float = 1e6) -> int:
+    """Steps k with ρ^k ≤ 1/factor: ⌈ln(factor) / −ln ρ⌉ (a huge number when ρ → 1)."""
+    if not 0.0 <= rho < 1.0:
+        raise ValueError(f"a rate must be in [0, 1) to converge, got {rho!r}")
+    if rho == 0.0:
+        return 1
+    return max(1, math.ceil(math.log(factor) / -math.log(rho)))
+
+
+def observed_rate(problem, trajectory) -> float:
+    """The per-step contraction of a real run on a quadratic problem, measured from the run.
+
+    In each Hessian eigen-direction, the map (e_t, m_t) → (e_{t+1}, m_{t+1}) is fitted by least
+    squares over every recorded step (each row scaled to unit size, so late, tiny errors count as
+    much as early ones); the result is the largest spectral radius of the fitted maps. Gradient
+    descent fits the scalar e_{t+1} = c·e_t.
+    """
+    hessian = _hessian(problem)
+    lam, vectors = np.linalg.eigh(hessian)
+    e = (trajectory.params - problem.minima[0]) @ vectors
+    has_m = trajectory.momentum is not None
+    m = trajectory.momentum @ vectors if has_m else None
+    radii = []
+    for k in range(len(lam)):
+        now = np.column_stack([e[:-1, k], m[:-1, k]]) if has_m else e[:-1, k:k + 1]
+        nxt = np.column_stack([e[1:, k], m[1:, k]]) if has_m else e[1:, k:k + 1]
+        scale = np.linalg.norm(now, axis=1)
+        keep = scale > 1e-250
+        if keep.sum() < now.shape[1] + 1:
+            raise ValueError("the run is too short (or already at the minimum) to measure its rate")
+        fit, *_ = np.linalg.lstsq(now[keep] / scale[keep, None], nxt[keep] / scale[keep, None], rcond=None)
+        radii.append(float(np.max(np.abs(np.linalg.eigvals(fit.T)))))
+    return max(radii)
+
+
+def _hessian(problem) -> np.ndarray:
+    hessian = getattr(problem, "hessian", None)
+    if hessian is None or callable(hessian):
+        raise ValueError(f"{problem.name!r} is not a quadratic with a constant Hessian")
+    return np.asarray(hessian, dtype=np.float64)
+
+
+def eigenvalue_range(problem) -> tuple[float, float]:
+    """(μ, L) of a quadratic problem's constant Hessian."""
+    lam = np.linalg.eigvalsh(_hessian(problem))
+    return float(lam[0]), float(lam[-1])
