@@ -21,8 +21,10 @@ from descentlab.plot.panels import (
     surface_background,
 )
 from descentlab.plot.save import FORMATS, save
+from descentlab.plot.theory_plots import rates, sweep_map, tuning
 
 __all__ = [
     "FORMATS", "animate", "compare", "contour", "contour_background", "data", "figure_6_1", "final_models",
-    "lookahead", "lookahead_trace", "loss_curve", "model_lines", "save", "surface", "surface_background",
+    "lookahead", "lookahead_trace", "loss_curve", "model_lines", "rates", "save", "surface",
+    "surface_background", "sweep_map", "tuning",
 ]

@@ -267,11 +267,15 @@ def loss_curve(scene: Scene, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     floor = scene.min_loss
     single = len(scene.paths) == 1
+    # a log scale needs positive values: L − L_min is, L itself may not be (unknown minimum)
+    log = floor is not None or all(np.all(p.losses > 0) for p in scene.paths)
+    ax.set_yscale("log" if log else "linear")
     for path, (color, _) in zip(scene.paths, _styles(scene), strict=True):
         steps = np.arange(len(path.losses))
         gap = path.losses - floor if floor is not None else path.losses
-        ax.semilogy(steps, np.maximum(gap, 1e-300), lw=1.6, color="#1f77b4" if single else color,
-                    label=path.label)
+        if log:
+            gap = np.maximum(gap, style.gap_floor(floor))
+        ax.plot(steps, gap, lw=1.6, color="#1f77b4" if single else color, label=path.label)
         if path.diverged_at is not None:
             ax.axvline(path.diverged_at, color=style.DIVERGED_COLOR, ls="--", lw=1)
             ax.annotate(f"{path.optimizer} diverged at step {path.diverged_at}",

@@ -56,3 +56,8 @@ def math_name(name: str) -> str:
     if name.startswith("φ") and name[1:].isdigit():
         return rf"$\phi_{{{name[1:]}}}$"
     return name
+
+
+def gap_floor(min_loss: float | None) -> float:
+    """The smallest L − L_min float64 resolves near L_min: gaps below it are drawn at it."""
+    return 4.0 * float(np.finfo(np.float64).eps) * max(1.0, abs(min_loss or 0.0))

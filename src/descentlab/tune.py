@@ -1,0 +1,139 @@
+"""Fair tuning: every optimizer gets the same budget, trials, seeds and batches.
+
+Comparisons of optimizers are often unfair: different budgets, only one of them tuned, one lucky
+seed. :func:`tune` gives each optimizer
+
+* the same number of steps (the budget) and the same number of trials, sampled from a declared
+  search space (log-uniform α, uniform β) by one seeded generator;
+* the same seeds: with minibatches a seed picks the batch sequence (shared by every optimizer
+  and trial); without, it picks a start point φ_0 + σ·z (z standard normal, σ a tenth of the
+  distance from φ_0 to the nearest known minimum, or 0.1), seed 0 being φ_0 itself;
+* the same selection rule: the trial with the lowest mean final L − L_min over the seeds
+  (a diverged seed counts as +∞).
+
+The result reports each optimizer's best configuration with the mean and spread over seeds, and
+the loss curves of that configuration for every seed; :meth:`TuneResult.protocol` says all of it
+in a paragraph that can be cited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from descentlab import optimizers as optim
+from descentlab import validation
+from descentlab.problems.base import Problem
+from descentlab.run import run
+from descentlab.sweep import sweep
+from descentlab.trajectory import Trajectory
+
+SPACES: dict[str, dict[str, tuple[float, float, str]]] = {
+    "gd": {"lr": (1e-4, 1.0, "log")},
+    "sgd": {"lr": (1e-4, 1.0, "log")},
+    "momentum": {"lr": (1e-4, 1.0, "log"), "beta": (0.0, 0.99, "uniform")},
+    "nesterov": {"lr": (1e-4, 1.0, "log"), "beta": (0.0, 0.99, "uniform")},
+    "adam": {"lr": (1e-4, 1.0, "log"), "beta": (0.5, 0.99, "uniform")},
+}
+"""The declared search space of each method: hyper-parameter → (low, high, log or uniform)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Tuned:
+    """One optimizer's best trial."""
+
+    method: str
+    hyperparams: dict[str, float]
+    mean_gap: float          # mean over seeds of the final L − L_min (inf if any seed diverged)
+    std_gap: float
+    mean_steps: float        # mean over seeds of the steps to reach the tolerance (inf if one never did)
+    diverged_trials: int     # trials with at least one diverged seed
+    runs: tuple[Trajectory, ...]  # the best configuration, one run per seed
+
+
+@dataclass(frozen=True, eq=False)
+class TuneResult:
+    problem: str
+    budget: int
+    trials: int
+    seeds: tuple[int, ...]
+    batch_size: int | None
+    results: tuple[Tuned, ...]
+    floor: float
+
+    def protocol(self) -> str:
+        """The tuning protocol in one paragraph, with the numbers used."""
+        spaces = "; ".join(f"{r.method}: " + ", ".join(
+            f"{k} {'log-uniform' if kind == 'log' else 'uniform'} in [{lo:g}, {hi:g}]"
+            for k, (lo, hi, kind) in SPACES[r.method].items()) for r in self.results)
+        seeds = (f"minibatch sequences of size {self.batch_size} drawn with seeds {list(self.seeds)}, "
+                 "the same for every optimizer and trial" if self.batch_size else
+                 f"start points φ_0 + σ·z drawn with seeds {list(self.seeds)} (seed 0: φ_0 itself), "
+                 "the same for every optimizer and trial")
+        return (f"Protocol: on {self.problem}, each optimizer ran {self.trials} trials of {self.budget} "
+                f"steps, sampled by one seeded generator from its search space ({spaces}); every trial ran "
+                f"on {len(self.seeds)} {seeds}. The best trial has the lowest mean final L − L_min over the "
+                "seeds (a diverged seed counts as +∞; gaps below the tolerance count as equal, and ties go "
+                "to the fewest mean steps to reach it); its mean ± standard deviation over the seeds is "
+                "reported.")
+
+
+def sample_space(method: str, trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``trials`` configurations from the method's declared search space."""
+    out = {}
+    for name, (lo, hi, kind) in SPACES[method].items():
+        u = rng.random(trials)
+        log = kind == "log"
+        out[name] = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))) if log else lo + u * (hi - lo)
+    return out
+
+
+def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, seeds: int | Sequence[int],
+         batch_size: int | None = None, start: Sequence[float] | None = None,
+         sample_seed: int = 0) -> TuneResult:
+    """Tune every method in ``methods`` under the same protocol (see the module docstring)."""
+    for m in methods:
+        if m not in SPACES:
+            raise ValueError(f"unknown optimizer {m!r}; choose from {', '.join(SPACES)}")
+    budget = validation.integer("budget", budget, 1)
+    trials = validation.integer("trials", trials, 1)
+    seeds = tuple(range(validation.integer("seeds", seeds, 1))) if isinstance(seeds, int) else tuple(seeds)
+    phi0 = validation.point("start", problem.suggested.start if start is None else start, problem.n_params)
+    starts = _starts(problem, phi0, seeds, batch_size)
+    floor = problem.min_loss or 0.0
+    rng = np.random.default_rng(sample_seed)
+    results = []
+    for method in methods:
+        space = sample_space(method, trials, rng)
+        batch = None if method == "gd" else batch_size
+        gaps = np.empty((trials, len(seeds)))
+        steps = np.empty((trials, len(seeds)))
+        tols = []
+        for s, (seed, phi) in enumerate(zip(seeds, starts, strict=True)):
+            res = sweep(problem, method, space, steps=budget, start=phi, seeds=(seed,), batch_size=batch,
+                        mesh=False)
+            gaps[:, s] = np.where(res.diverged[:, 0], np.inf, res.final_loss[:, 0] - floor)
+            steps[:, s] = np.where(res.steps_to_tol[:, 0] >= 0, res.steps_to_tol[:, 0], np.inf)
+            tols.append(res.tol)
+        mean = gaps.mean(axis=1)
+        best = int(np.lexsort((steps.mean(axis=1), np.maximum(mean, max(tols))))[0])
+        hyper = {k: float(v[best]) for k, v in space.items()}
+        opt = optim.make(method, **hyper)
+        runs = tuple(run(opt, problem, phi, budget, batch_size=batch, seed=seed)
+                     for seed, phi in zip(seeds, starts, strict=True))
+        results.append(Tuned(method, hyper, float(mean[best]), float(gaps[best].std()),
+                             float(steps[best].mean()), int(np.sum(~np.isfinite(mean))), runs))
+    return TuneResult(problem.name, budget, trials, seeds, batch_size, tuple(results), floor)
+
+
+def _starts(problem: Problem, phi0: np.ndarray, seeds: tuple[int, ...], batch_size) -> list[np.ndarray]:
+    if batch_size is not None:
+        return [phi0] * len(seeds)
+    if len(problem.minima):
+        sigma = 0.1 * float(np.min(np.linalg.norm(problem.minima - phi0, axis=1))) or 0.1
+    else:
+        sigma = 0.1
+    return [phi0 if seed == 0 else phi0 + sigma * np.random.default_rng(seed).standard_normal(phi0.size)
+            for seed in seeds]
