@@ -12,6 +12,7 @@ Bad input prints one line, ``descentlab <command>: error: ...``, and exits with 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -100,8 +101,6 @@ def _config(options: dict, methods: tuple[OptimizerSpec, ...] | None, *, config:
     ``strict``: a hyper-parameter flag the (single) optimizer does not take is an error; when
     comparing, --lr/--beta/… apply to every optimizer that takes them.
     """
-    import dataclasses
-
     cfg = Config.load(config) if config is not None else Config()
     hyper = {k: options[k] for k in ("lr", "beta", "gamma", "eps") if options[k] is not None}
     top = {k: options[k] for k in COMMON if k not in hyper and options[k] is not None}
@@ -341,6 +340,139 @@ def _inches(size: str, dpi: int) -> tuple[float, float]:
     return pixels[0] / dpi, pixels[1] / dpi
 
 
+@app.command(help=(
+    "Predicted convergence on a quadratic with Hessian eigenvalues in [μ, L], κ = L/μ: the optimal α and β "
+    "of gradient descent, momentum (eq. 6.11) and Nesterov (eq. 6.12) in the book's form, their rate ρ, "
+    "the steps to reduce the error a million-fold, and the rate observed in a real run at those settings. "
+    "--plot draws the real runs' errors over their predicted envelopes ρ^t."))
+def rates(
+    kappa: Annotated[float, typer.Option("--kappa", help="Condition number κ = L/μ ≥ 1.")] = 100.0,
+    mu: Annotated[float, typer.Option("--mu", help="Smallest Hessian eigenvalue μ > 0.")] = 1.0,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="Steps of the real runs (≥ 2).")] = 300,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="Also draw the runs against theory "
+                                                   "(.png, .svg, .pdf).")] = None,
+) -> None:
+    """Optimal hyper-parameters and rates on a quadratic, checked against real runs."""
+    from descentlab import plot, problems, theory
+    from descentlab.run import run
+
+    if plot_path is not None:
+        _check_suffix(plot_path, plot.FORMATS, "--plot")
+    validation.integer("--steps", steps, 2)
+    problem = problems.quadratic(kappa=kappa, mu=mu)
+    mu_, big = theory.eigenvalue_range(problem)
+    tunings = [theory.optimal(m, mu_, big) for m in theory.METHODS]
+    tunings.insert(2, dataclasses.replace(theory.standard_nesterov(mu_, big), method="nesterov"))
+    rows = [["method", "α (book)", "β", "PyTorch lr = α(1−β)", "ρ predicted", "ρ observed", "steps per 10⁶×"]]
+    labels = ["gd (α = 2/(L+μ))", "momentum (optimal)", "nesterov (step 1/L)", "nesterov (optimal)"]
+    trajs = []
+    for label, t in zip(labels, tunings, strict=True):
+        hyper = {"lr": t.alpha} | ({} if t.method == "gd" else {"beta": t.beta})
+        traj = run(optimizers.make(t.method, **hyper), problem, steps=steps)
+        trajs.append(traj)
+        rows.append([label, f"{t.alpha:.6g}", f"{t.beta:.6g}", f"{t.alpha * (1 - t.beta):.6g}",
+                     f"{t.rho:.6f}", f"{theory.observed_rate(problem, traj):.6f}", str(t.iterations)])
+    typer.echo(f"quadratic with μ = {mu_:g}, L = {big:g}, κ = {big / mu_:g}")
+    typer.echo(_columns(rows))
+    typer.echo("anchors: gd (κ−1)/(κ+1), heavy ball (√κ−1)/(√κ+1), Nesterov with step 1/L 1 − 1/√κ, "
+               "optimal Nesterov 1 − 2/√(3κ+1)")
+    if plot_path is not None:
+        keep = [0, 1, 3]  # gd, momentum, the optimal Nesterov
+        plot.save(plot.rates(problem, [trajs[i] for i in keep], [tunings[i] for i in keep]), plot_path)
+        typer.echo(f"wrote {plot_path}")
+
+
+@app.command(help=(
+    "Run a grid of hyper-parameters at once (× seeds) and draw the steps to reach a tolerance as a heat map "
+    "over (α, β): diverged cells light grey, never-converged dark grey, the best cell starred, and on "
+    "quadratics the analytic stability boundary and optimum on top. Ranges are START:STOP:COUNT[:log] or "
+    "lists a,b,c."))
+def sweep(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
+    = Path("sweep.png"),
+    optimizer: OptimizerOpt = "nesterov",
+    lr: Annotated[str, typer.Option("--lr", help="α values: START:STOP:COUNT[:log] or a,b,c.")]
+    = "1e-4:1e-1:64:log",
+    beta: Annotated[str | None, typer.Option("--beta", help="β values (momentum, nesterov, adam); default "
+                                             "0:0.99:64.")] = None,
+    gamma: Annotated[str | None, typer.Option("--gamma", help="γ values for adam (default 0.999).")] = None,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="Steps per configuration.")] = 500,
+    tol: Annotated[float | None, typer.Option("--tol", help="Target for L − L_min (default: the start's "
+                                              "gap divided by 10⁶).")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Number of minibatch seeds (with --batch-size).")] = 1,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+) -> None:
+    """Sweep hyper-parameters and draw the map."""
+    from descentlab import plot
+    from descentlab import sweep as sweep_mod
+    from descentlab.progress import progress_bar
+
+    _check_suffix(output, plot.FORMATS)
+    takes = optimizers.hyperparameter_names(optimizer)
+    grid = {"lr": sweep_mod.parse_range(lr)}
+    if "beta" in takes:
+        grid["beta"] = sweep_mod.parse_range(beta or "0:0.99:64")
+    elif beta is not None:
+        raise UsageError(f"--beta does not apply to {optimizer}")
+    if gamma is not None:
+        if "gamma" not in takes:
+            raise UsageError(f"--gamma does not apply to {optimizer}")
+        grid["gamma"] = sweep_mod.parse_range(gamma)
+    if len(grid) > 2:
+        raise UsageError("a sweep map has two axes: give at most two of --lr, --beta, --gamma as ranges")
+    cfg = _single({**locals(), "lr": None, "beta": None, "gamma": None, "eps": None, "seed": None,
+                   "steps": steps}, optimizer)
+    prob = cfg.build_problem()
+    full = cfg.resolved(prob)
+    result = sweep_mod.sweep(prob, optimizer, grid, steps=steps, start=full.start, tol=tol,
+                             seeds=range(validation.integer("--seeds", seeds, 1)), batch_size=batch_size,
+                             progress=progress_bar(None, "sweeping"))
+    plot.save(plot.sweep_map(result, prob), output)
+    best = result.best()
+    typer.echo(f"{result!r}\nbest: " + ", ".join(f"{k}={v:.6g}" for k, v in best.items()))
+    typer.echo(f"wrote {output}")
+
+
+@app.command(help=(
+    "Tune several optimizers fairly: the same budget of steps, the same number of trials sampled from "
+    "declared search spaces, the same seeds and batches. Prints the best configuration of each with its "
+    "mean and spread over seeds, and the protocol; -o draws the loss curves (median and band)."))
+def tune(
+    optimizers_: OptimizersOpt = None,
+    budget: Annotated[int, typer.Option("--budget", help="Steps per trial, the same for all.")] = 200,
+    trials: Annotated[int, typer.Option("--trials", help="Trials per optimizer.")] = 64,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per trial (batches or start points).")] = 5,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Draw the best runs "
+                                                "(.png, .svg, .pdf).")] = None,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+) -> None:
+    """Tune optimizers under one protocol."""
+    from descentlab import plot
+    from descentlab import tune as tune_mod
+
+    if output is not None:
+        _check_suffix(output, plot.FORMATS)
+    methods = [s.method for s in parse_optimizer_list(optimizers_ or "gd,momentum,nesterov,adam")]
+    cfg = _config({**_common(locals()), "steps": budget}, parse_optimizer_list(methods[0]))
+    prob = cfg.build_problem()
+    full = cfg.resolved(prob)
+    result = tune_mod.tune(prob, methods, budget=budget, trials=trials, seeds=seeds, batch_size=batch_size,
+                           start=full.start)
+    rows = [["optimizer", "best hyper-parameters", "final L − L_min (mean ± sd)", "steps to tol",
+             "trials diverged"]]
+    for r in result.results:
+        rows.append([r.method, ", ".join(f"{k}={v:.4g}" for k, v in r.hyperparams.items()),
+                     f"{r.mean_gap:.3g} ± {r.std_gap:.2g}", f"{r.mean_steps:.1f}",
+                     f"{r.diverged_trials}/{trials}"])
+    typer.echo(_columns(rows))
+    typer.echo(result.protocol())
+    if output is not None:
+        plot.save(plot.tuning(result), output)
+        typer.echo(f"wrote {output}")
+
+
 def _summary(problem, trajs) -> str:
     """One line per optimizer: final loss, gap to the minimum, divergence."""
     floor = problem.min_loss
@@ -349,6 +481,11 @@ def _summary(problem, trajs) -> str:
         status = f"diverged at step {t.diverged_at}" if t.diverged_at is not None else "ok"
         gap = [f"{t.losses[-1] - floor:.3g}"] if floor is not None else []
         rows.append([t.label, str(t.steps), f"{t.losses[-1]:.6g}", *gap, status])
+    return _columns(rows)
+
+
+def _columns(rows: list[list[str]]) -> str:
+    """Rows of cells as left-aligned text columns."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 

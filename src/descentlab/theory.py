@@ -181,16 +181,20 @@ def observed_rate(problem, trajectory) -> float:
     e = (trajectory.params - problem.minima[0]) @ vectors
     has_m = trajectory.momentum is not None
     m = trajectory.momentum @ vectors if has_m else None
+    total = np.linalg.norm(np.column_stack([e, m]) if has_m else e, axis=1)[:-1]
     radii = []
     for k in range(len(lam)):
         now = np.column_stack([e[:-1, k], m[:-1, k]]) if has_m else e[:-1, k:k + 1]
         nxt = np.column_stack([e[1:, k], m[1:, k]]) if has_m else e[1:, k:k + 1]
         scale = np.linalg.norm(now, axis=1)
-        keep = scale > 1e-250
+        # a direction that has decayed below the rounding of the others is noise from then on
+        keep = (scale > 1e-250) & (scale > 1e-9 * total)
         if keep.sum() < now.shape[1] + 1:
-            raise ValueError("the run is too short (or already at the minimum) to measure its rate")
+            continue
         fit, *_ = np.linalg.lstsq(now[keep] / scale[keep, None], nxt[keep] / scale[keep, None], rcond=None)
         radii.append(float(np.max(np.abs(np.linalg.eigvals(fit.T)))))
+    if not radii:
+        raise ValueError("the run is too short (or already at the minimum) to measure its rate")
     return max(radii)
 
 

@@ -130,11 +130,13 @@ def _theory_overlay(ax, result, problem) -> None:
     ax.plot(limit, betas, color="#d62728", lw=1.4, ls="--", zorder=5,
             label=r"theory: stability limit $\alpha_{\max}(\beta)$")
     best = theory.optimal(method, mu, L)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    outside = "" if x0 <= best.alpha <= x1 and y0 <= best.beta <= y1 else ", outside this grid"
     ax.plot(best.alpha, best.beta, marker="P", ms=13, color="#d62728", mec="white", mew=1.2, ls="none",
             zorder=7, label=f"theory: optimum α*={best.alpha:.3g}, β*={best.beta:.3g} "
-            f"({best.iterations} steps per 10⁶×)")
-    lo, hi = ax.get_xlim()
-    ax.set_xlim(lo, hi)
+            f"({best.iterations} steps per 10⁶×{outside})")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
 
 
 def _line(ax, result, median, diverged) -> None:

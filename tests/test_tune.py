@@ -1,0 +1,59 @@
+"""Fair tuning: same budget, trials, seeds and batches for every optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import descentlab as dl
+from descentlab.tune import SPACES, sample_space, tune
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    return tune(dl.datasets.line_fit(), ["gd", "momentum", "nesterov", "adam"], budget=120, trials=16,
+                seeds=3)
+
+
+def test_every_optimizer_gets_the_same_protocol(tuned):
+    assert [r.method for r in tuned.results] == ["gd", "momentum", "nesterov", "adam"]
+    for r in tuned.results:
+        assert len(r.runs) == 3 and all(t.steps == 120 or t.diverged_at for t in r.runs)
+        starts = [t.params[0] for t in r.runs]
+        np.testing.assert_array_equal(starts, [t.params[0] for t in tuned.results[0].runs])  # same seeds
+        for k, v in r.hyperparams.items():
+            lo, hi, _ = SPACES[r.method][k]
+            assert lo <= v <= hi
+    text = tuned.protocol()
+    assert "16 trials of 120 steps" in text and "seeds [0, 1, 2]" in text
+
+
+def test_reported_statistics_come_from_the_runs(tuned):
+    problem = dl.datasets.line_fit()
+    for r in tuned.results:
+        gaps = np.array([t.losses[-1] - problem.min_loss for t in r.runs])
+        assert r.mean_gap == pytest.approx(gaps.mean(), rel=1e-6, abs=1e-12)
+
+
+def test_same_seeds_same_result():
+    a = tune(dl.datasets.gabor(), ["momentum", "nesterov"], budget=60, trials=8, seeds=2, batch_size=5)
+    b = tune(dl.datasets.gabor(), ["momentum", "nesterov"], budget=60, trials=8, seeds=2, batch_size=5)
+    assert [r.hyperparams for r in a.results] == [r.hyperparams for r in b.results]
+    for ra, rb in zip(a.results, b.results, strict=True):
+        assert all(np.array_equal(x.batches[0], y.batches[0]) for x, y in zip(ra.runs, rb.runs, strict=True))
+    assert "minibatch sequences of size 5" in a.protocol()
+
+
+def test_sampling_is_within_the_declared_space():
+    rng = np.random.default_rng(0)
+    values = sample_space("nesterov", 1000, rng)
+    assert values["lr"].min() >= 1e-4 and values["lr"].max() <= 1.0
+    assert np.median(np.log10(values["lr"])) == pytest.approx(-2, abs=0.3)  # log-uniform
+    assert 0 <= values["beta"].min() and values["beta"].max() <= 0.99
+
+
+def test_bad_tuning_inputs():
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        tune(dl.datasets.line_fit(), ["rmsprop"], budget=10, trials=2, seeds=1)
+    with pytest.raises(ValueError, match="budget"):
+        tune(dl.datasets.line_fit(), ["gd"], budget=0, trials=2, seeds=1)
