@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-sweep clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "descentlab needs Python 3.11+"'
@@ -40,5 +40,13 @@ bench: $(VENV)/.demo
 	$(BIN)/python benchmarks/bench_surface.py
 	$(BIN)/python benchmarks/bench_animation.py
 
+# JAX is only a benchmark baseline: it lives in its own environment, never in descentlab's.
+.venv-bench/bin/python:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet -e . "torch==2.13.0" jax
+
+bench-sweep: .venv-bench/bin/python
+	.venv-bench/bin/python benchmarks/bench_sweep.py
+
 clean:
-	rm -rf $(VENV) out build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-bench out build *.egg-info src/*.egg-info
