@@ -43,7 +43,7 @@ bench: $(VENV)/.demo
 # JAX is only a benchmark baseline: it lives in its own environment, never in descentlab's.
 .venv-bench/bin/python:
 	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet -e . "torch==2.13.0" jax
+	.venv-bench/bin/python -m pip install --quiet -e '.[fast]' "torch==2.13.0" jax
 
 bench-sweep: .venv-bench/bin/python
 	.venv-bench/bin/python benchmarks/bench_sweep.py

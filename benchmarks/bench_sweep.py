@@ -7,7 +7,7 @@ The same sweep in three ways, in one run: book Nesterov on the built-in line-fit
 grid of α (log 1e-4…1e-1) × β (0…0.99), recording per configuration the final loss, the first
 step with L − L_min ≤ tol and where it diverged.
 
-(a) descentlab.sweep.sweep;
+(a) descentlab.sweep.sweep (the numba kernel when installed; its numpy path is timed too);
 (b) the usual way: one ``torch.optim.SGD(lr=α(1−β), momentum=β, nesterov=True)`` per configuration
     with autograd, in a Python loop — timed on ``--torch-configs`` configurations and
     extrapolated (its parameter is the look-ahead point; the book's φ = θ + αβ·m is compared);
@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import descentlab as dl
+from descentlab import sweep_kernel
 from descentlab.run import DIVERGENCE_FACTOR
 from descentlab.sweep import parse_range, sweep
 
@@ -32,9 +33,9 @@ def grid(n: int) -> tuple[np.ndarray, np.ndarray]:
     return parse_range(f"1e-4:1e-1:{n}:log"), parse_range(f"0:0.99:{n}")
 
 
-def ours(problem, lrs, betas, steps):
+def ours(problem, lrs, betas, steps, engine="auto"):
     start = time.perf_counter()
-    result = sweep(problem, "nesterov", {"lr": lrs, "beta": betas}, steps=steps)
+    result = sweep(problem, "nesterov", {"lr": lrs, "beta": betas}, steps=steps, engine=engine)
     return time.perf_counter() - start, result
 
 
@@ -148,10 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     work = n * args.steps
     print(f"sweep: book Nesterov on line-fit, {args.grid}×{args.grid} = {n} configurations "
           f"× {args.steps} steps")
-    ours(problem, lrs[:4], betas[:4], 10)  # warm up imports and caches
+    ours(problem, lrs[:4], betas[:4], 10)  # warm up imports, caches and numba's compilation
     t_ours, result = ours(problem, lrs, betas, args.steps)
+    t_numpy, plain = ours(problem, lrs, betas, args.steps, engine="numpy")
     bound = DIVERGENCE_FACTOR * max(1.0, float(problem.loss(problem.suggested.start)))
-    print(f"(a) descentlab : {t_ours:8.3f} s   {work / t_ours:10.3g} config-steps/s")
+    kernel = "numba kernel" if sweep_kernel.available() else "numpy, numba not installed"
+    print(f"(a) descentlab : {t_ours:8.3f} s   {work / t_ours:10.3g} config-steps/s ({kernel})")
+    print(f"    numpy path : {t_numpy:8.3f} s   {work / t_numpy:10.3g} config-steps/s (engine='numpy')")
+    agree("numpy path", plain.final_loss.ravel(), plain.steps_to_tol.ravel(), plain.diverged_at.ravel(),
+          result, np.arange(n))
 
     rng = np.random.default_rng(0)
     index = rng.choice(n, size=min(args.torch_configs, n), replace=False)

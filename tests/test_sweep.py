@@ -103,3 +103,28 @@ def test_bad_sweeps_are_refused_with_a_reason():
         sweep(problem, "nesterov", {"lr": [0.1, 0.2], "beta": [0.5]}, steps=10, mesh=False)
     with pytest.raises(ValueError, match="no data"):
         sweep(dl.problems.rosenbrock(), "nesterov", {"lr": [1e-3]}, steps=10, batch_size=2)
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd", "momentum", "nesterov"])
+@pytest.mark.parametrize("name", ["line-fit", "quadratic"])
+def test_compiled_kernel_matches_the_numpy_path(method, name):
+    problem = dl.problems.quadratic(kappa=40.0, angle=25.0, dim=3) if name == "quadratic" else \
+        dl.datasets.line_fit()
+    base = problem.suggested.lr_for(method)
+    grid = {"lr": np.geomspace(base / 100, base * 20, 24)}
+    if method in ("momentum", "nesterov"):
+        grid["beta"] = np.linspace(0, 0.98, 17)
+    for steps in (0, 1, 150):
+        fast = sweep(problem, method, grid, steps=steps, engine="numba")
+        plain = sweep(problem, method, grid, steps=steps, engine="numpy")
+        np.testing.assert_array_equal(fast.steps_to_tol, plain.steps_to_tol)
+        np.testing.assert_array_equal(fast.diverged_at, plain.diverged_at)
+        np.testing.assert_allclose(fast.final_loss, plain.final_loss, rtol=1e-9, atol=1e-14)
+    assert plain.diverged.any() and (plain.steps_to_tol >= 0).any()  # both regimes were exercised
+
+
+def test_numba_engine_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="numba engine"):
+        sweep(dl.datasets.gabor(), "nesterov", {"lr": [0.1]}, steps=5, engine="numba")
+    with pytest.raises(ValueError, match="engine must be"):
+        sweep(dl.datasets.line_fit(), "nesterov", {"lr": [0.1]}, steps=5, engine="cuda")

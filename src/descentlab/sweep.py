@@ -13,7 +13,10 @@ a sweep cell and a single run agree. Speed comes from three things:
 * configurations that diverged leave the active set (it is compacted every few steps);
 * on quadratic problems (constant Hessian, full batch) a linear method that has reached the
   tolerance and is predicted stable by :mod:`descentlab.theory` jumps straight to the last step:
-  its (e_t, m_t) is multiplied by M^(T−t), the iteration matrix raised by repeated squaring.
+  its (e_t, m_t) is multiplied by M^(T−t), the iteration matrix raised by repeated squaring;
+* there, with numba installed (``descentlab[fast]``), one compiled parallel loop runs the
+  eigen-direction recurrences instead (:mod:`descentlab.sweep_kernel`); ``engine="numpy"``
+  forces the plain path, and the tests compare the two.
 
 Memory is bounded by running the configurations in chunks.
 """
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from descentlab import optimizers as optim
-from descentlab import theory, validation
+from descentlab import sweep_kernel, theory, validation
 from descentlab.problems.base import Problem
 from descentlab.run import DIVERGENCE_FACTOR, draw_batches
 
@@ -116,7 +119,8 @@ class SweepResult:
 def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, steps: int,
           start: Sequence[float] | None = None, tol: float | None = None, seeds: Sequence[int] = (0,),
           batch_size: int | None = None, fixed: dict[str, float] | None = None, mesh: bool = True,
-          chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          chunk: int = CHUNK, engine: str = "auto",
+          progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run ``method`` on ``problem`` for every configuration of ``grid`` and every seed.
 
     Args:
@@ -131,6 +135,9 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         mesh: True: the product of the axes (a grid); False: the axes are parallel lists of
             equal length (one configuration per index).
         chunk: configurations run at once (bounds memory).
+        engine: "numpy" (the optimizers themselves), "numba" (the compiled kernel of
+            :mod:`descentlab.sweep_kernel`, for linear methods on quadratics with all the data;
+            needs ``descentlab[fast]``) or "auto" (numba where it applies and is installed).
         progress: ``progress(done, total)`` after each chunk.
     """
     if method not in optim.OPTIMIZERS:
@@ -176,7 +183,14 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     gap0 = loss0 - (floor or 0.0)
     tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
     bound = DIVERGENCE_FACTOR * max(1.0, abs(loss0))
-    engine = _Engine(problem, method, phi0, steps, tol, floor, bound)
+    if engine not in ("auto", "numpy", "numba"):
+        raise ValueError(f"engine must be auto, numpy or numba, got {engine!r}")
+    runner = _Engine(problem, method, phi0, steps, tol, floor, bound)
+    compiled = engine != "numpy" and sweep_kernel.available() and runner.quadratic is not None \
+        and batch_size is None
+    if engine == "numba" and not compiled:
+        raise ValueError("the numba engine needs numba (pip install 'descentlab[fast]') and a linear method "
+                         "on a quadratic problem with all the data")
 
     total = len(columns[0]) if columns else 1
     out = {k: np.empty((total, len(seeds))) for k in ("final", "tol", "div")}
@@ -189,7 +203,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
             plan = draw_batches(problem.n_examples, batch_size, steps, seed)
         for lo in range(0, total, chunk):
             part = {k: v[lo:lo + chunk] for k, v in hyper.items()}
-            final, reached, diverged = engine.run(part, plan)
+            final, reached, diverged = runner.run_compiled(part) if compiled else runner.run(part, plan)
             out["final"][lo:lo + chunk, s] = final
             out["tol"][lo:lo + chunk, s] = reached
             out["div"][lo:lo + chunk, s] = diverged
@@ -262,6 +276,13 @@ class _Engine:
                     opt = optim.make(self.method, **{k: v[idx][:, None] for k, v in hyper.items()})
                     alive = np.ones(idx.size, dtype=bool)
         return final, reached, diverged
+
+    def run_compiled(self, hyper: dict[str, np.ndarray]):
+        """The same as :meth:`run`, by the numba kernel (quadratic, linear method, full batch)."""
+        lam, vectors, centre = self.quadratic
+        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))
+        return sweep_kernel.run_quadratic(self.method, hyper["lr"], beta, lam, (self.phi0 - centre) @ vectors,
+                                          self.steps, self.tol, self.floor, self.bound, self._stable(hyper))
 
     def _stable(self, hyper: dict[str, np.ndarray]) -> np.ndarray:
         lam = self.quadratic[0]
