@@ -48,6 +48,18 @@ KappaOpt = Annotated[float | None, typer.Option(
     "--kappa", help="Condition number κ ≥ 1 (quadratic only; default 10).")]
 AngleOpt = Annotated[float | None, typer.Option(
     "--angle", help="Rotation of the quadratic's axes in degrees (quadratic only; default 30).")]
+LossOpt = Annotated[str | None, typer.Option(
+    "--loss", help="Your own loss of x, y (and z) in a safe expression language, e.g. "
+    "\"(1 - x)**2 + 100*(y - x**2)**2\": + - * / ** ( ), numbers, pi, e, sin cos tan exp log sqrt abs tanh "
+    "sigmoid … (never evaluated as Python).")]
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="Your own model of the data variable x with parameters p0, p1, …, e.g. "
+    "\"p0 + p1*x + p2*x**2\", fitted to --data by the sum of squared errors.")]
+ParamsOpt = Annotated[str | None, typer.Option(
+    "--params", help="Names of the --model's parameters, e.g. a,b,c (default: the p0, p1, … it uses).")]
+SliceOpt = Annotated[str | None, typer.Option(
+    "--slice", help="For more than two parameters: the two to draw, e.g. p0,p2; the others are held at the "
+    "run's final values (default: the first two).")]
 OptimizerOpt = Annotated[str, typer.Option(
     "--optimizer", "-O", help=f"Update rule: {', '.join(optimizers.OPTIMIZERS)}.")]
 OptimizersOpt = Annotated[str | None, typer.Option(
@@ -81,8 +93,8 @@ LevelsOpt = Annotated[str, typer.Option(
     "--levels", help="Contour levels: auto, linear (quadratic spacing, for bowls) or log (steep surfaces).")]
 ResolutionOpt = Annotated[int, typer.Option("--resolution", help="Grid points per axis of the surface "
                                             "(2..2000).")]
-COMMON = ("problem", "data", "x", "y", "kappa", "angle", "lr", "beta", "gamma", "eps", "steps", "start",
-          "batch_size", "seed")
+COMMON = ("problem", "loss", "model", "params", "data", "x", "y", "kappa", "angle", "lr", "beta", "gamma",
+          "eps", "steps", "start", "batch_size", "seed")
 
 
 def _parse_start(text: str | None) -> tuple[float, ...] | None:
@@ -161,6 +173,23 @@ def _two_params(problem, command: str) -> None:
         raise UsageError(f"{command} draws 2-parameter problems; {problem.name!r} has {problem.n_params}")
 
 
+def _drawable(problem, trajs, keep: str | None, command: str):
+    """(problem, runs, full iterates) to draw: the problem itself, or a 2-D slice through the first
+    run's final point when it has more than two parameters (or --slice asks for one)."""
+    if keep is None and problem.n_params == 2:
+        return problem, trajs, None
+    if problem.n_params < 2:
+        raise UsageError(f"{command} draws two parameters; {problem.name!r} has {problem.n_params}")
+    from descentlab.problems import slice_problem, slice_trajectory
+
+    names = [k.strip() for k in (keep or ",".join(problem.param_names[:2])).split(",")]
+    if len(names) != 2:
+        raise UsageError(f"--slice takes two parameter names, e.g. {','.join(problem.param_names[:2])}; "
+                         f"got {keep!r}")
+    sliced = slice_problem(problem, names, at=trajs[0].final)
+    return sliced, [slice_trajectory(t, names) for t in trajs], [t.params for t in trajs]
+
+
 @app.command(help=(
     "Draw the book's Figure 6.1: (a) the data, (b) the 3-D loss surface with the path, (c) the contour "
     "map with the iterates numbered 0, 1, 2, …, (d) the data with the model line of every iterate. "
@@ -169,13 +198,15 @@ def figure(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; the suffix picks the format "
                                          "(.png, .svg, .pdf).")] = Path("figure-6-1.png"),
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None,
     optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
     batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
     resolution: ResolutionOpt = 150,
     labels: Annotated[int, typer.Option("--labels", help="At most this many iterates are numbered "
                                         "on the contour map.")] = 12,
+    slice_: SliceOpt = None,
 ) -> None:
     """Draw Figure 6.1 for a problem and an optimizer run."""
     from descentlab import plot
@@ -184,8 +215,9 @@ def figure(
     log = _levels(levels)
     validation.integer("--labels", labels, 2)
     prob, (traj,) = _single(locals(), optimizer).run()
-    _two_params(prob, "figure")
-    fig = plot.figure_6_1(prob, traj, log_levels=log, resolution=resolution, max_labels=labels)
+    view, (shown,), full = _drawable(prob, [traj], slice_, "figure")
+    fig = plot.figure_6_1(view, shown, log_levels=log, resolution=resolution, max_labels=labels,
+                          full_params=None if full is None else full[0])
     plot.save(fig, output)
     _diverged_note([traj])
     typer.echo(f"wrote {output}: {traj!r}")
@@ -194,7 +226,8 @@ def figure(
 @app.command("run")
 def run_command(
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None,
     optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
     batch_size: BatchOpt = None, seed: SeedOpt = None,
@@ -225,12 +258,14 @@ def compare(
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
     dump_config: DumpOpt = False,
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
     batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
     resolution: ResolutionOpt = 150,
     trace: Annotated[bool, typer.Option("--trace", help="Also mark where each gradient was taken "
                                         "(Nesterov's look-ahead points).")] = False,
+    slice_: SliceOpt = None,
 ) -> None:
     """Compare several optimizers."""
     from descentlab import plot
@@ -242,8 +277,9 @@ def compare(
     _check_suffix(output, plot.FORMATS)
     log = _levels(levels)
     prob, trajs = cfg.run()
-    _two_params(prob, "compare")
-    plot.save(plot.compare(prob, trajs, log_levels=log, resolution=resolution, lookahead=trace), output)
+    view, shown, full = _drawable(prob, trajs, slice_, "compare")
+    plot.save(plot.compare(view, shown, log_levels=log, resolution=resolution, lookahead=trace,
+                           full_params=full), output)
     typer.echo(_summary(prob, trajs))
     _diverged_note(trajs)
     typer.echo(f"wrote {output}")
@@ -269,7 +305,8 @@ def lookahead(
     optimizer: Annotated[str, typer.Option("--optimizer", "-O", help="The run the state comes from: "
                                            "nesterov or momentum.")] = "nesterov",
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
     steps: StepsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None, seed: SeedOpt = None,
     resolution: ResolutionOpt = 150,
 ) -> None:
@@ -302,7 +339,8 @@ def animate(
                                          "(needs pip install 'descentlab[video]').")] = Path("race.gif"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
     gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
     batch_size: BatchOpt = None, seed: SeedOpt = None,
     fps: Annotated[int, typer.Option("--fps", help="Frames per second (1..60).")] = 12,
@@ -311,6 +349,7 @@ def animate(
     size: Annotated[str, typer.Option("--size", help="Frame size in pixels, WIDTHxHEIGHT.")] = "960x760",
     dpi: Annotated[int, typer.Option("--dpi", help="Pixels per inch of the drawing (20..300): "
                                      "larger draws text and lines smaller.")] = 80,
+    slice_: SliceOpt = None,
 ) -> None:
     """Animate a run or a race of runs."""
     from descentlab import plot
@@ -320,9 +359,9 @@ def animate(
     inches = _inches(size, validation.integer("--dpi", dpi, 20, 300))
     cfg = _multi(locals(), optimizers_, "momentum,nesterov", config, sets)
     prob, trajs = cfg.run()
-    _two_params(prob, "animate")
-    plot.animate(prob, trajs, output, fps=fps, frames=frames, size=inches, dpi=dpi,
-                 progress=progress_bar(None, f"rendering {output.name}"))
+    view, shown, full = _drawable(prob, trajs, slice_, "animate")
+    plot.animate(view, shown, output, fps=fps, frames=frames, size=inches, dpi=dpi,
+                 progress=progress_bar(None, f"rendering {output.name}"), full_params=full)
     typer.echo(_summary(prob, trajs))
     _diverged_note(trajs)
     typer.echo(f"wrote {output}")
@@ -401,7 +440,8 @@ def sweep(
                                               "gap divided by 10⁶).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of minibatch seeds (with --batch-size).")] = 1,
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
 ) -> None:
     """Sweep hyper-parameters and draw the map."""
     from descentlab import plot
@@ -446,7 +486,8 @@ def tune(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Draw the best runs "
                                                 "(.png, .svg, .pdf).")] = None,
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
 ) -> None:
     """Tune optimizers under one protocol."""
     from descentlab import plot
@@ -513,6 +554,7 @@ def _table(problem, traj, rows: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line on stderr and exit status 2."""
     from descentlab.datasets import DataError
+    from descentlab.problems import ExpressionError
 
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
@@ -526,6 +568,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         typer.echo(f"{prog}: error: {message}", err=True)
         return getattr(err, "exit_code", 2)
+    except ExpressionError as err:  # one line, then the expression with a caret under the mistake
+        typer.echo(f"{prog}: error: {err.one_line()}", err=True)
+        for line in str(err).splitlines()[1:]:
+            typer.echo(f"    {line}", err=True)
+        return 2
     except (UsageError, DataError, ValueError, TypeError) as err:
         typer.echo(f"{prog}: error: {err}", err=True)
         return 2

@@ -32,8 +32,8 @@ from descentlab.trajectory import Trajectory
 SGD_BATCH = 3
 """Minibatch size used when an ``sgd`` run gives none (sgd with all the data would be gd)."""
 
-TOP_KEYS = ("problem", "data", "x", "y", "kappa", "angle", "start", "steps", "batch_size", "seed",
-            "optimizers")
+TOP_KEYS = ("problem", "loss", "model", "params", "data", "x", "y", "kappa", "angle", "start", "steps",
+            "batch_size", "seed", "optimizers")
 
 
 class ConfigError(ValueError):
@@ -58,6 +58,9 @@ class Config:
 
     optimizers: tuple[OptimizerSpec, ...] = ()
     problem: str = "line-fit"
+    loss: str | None = None         # your own loss in the safe expression language (x, y, …)
+    model: str | None = None        # your own model of x with parameters p0, p1, … (needs data)
+    params: str | None = None       # the model's parameter names, "a,b,c" (default: p0, p1, … used)
     data: str | None = None
     x: str | None = None
     y: str | None = None
@@ -74,6 +77,10 @@ class Config:
         """The problem this config names (built-in, or ``data`` read from CSV)."""
         from descentlab import datasets, problems
 
+        if self.loss is not None or self.model is not None:
+            return self._own_problem()
+        if self.params is not None:
+            raise ConfigError("params names the parameters of a model; give model too")
         quad = {k: v for k, v in (("kappa", self.kappa), ("angle", self.angle)) if v is not None}
         if quad and self.problem != "quadratic":
             raise ConfigError(f"{next(iter(quad))} applies to problem 'quadratic' only, not {self.problem!r}")
@@ -82,6 +89,22 @@ class Config:
         if self.x is not None or self.y is not None:
             raise ConfigError("x and y choose columns of data; give data (a CSV file) too")
         return problems.by_name(self.problem, **quad)
+
+    def _own_problem(self) -> Problem:
+        from descentlab import datasets, problems
+
+        if self.loss is not None and self.model is not None:
+            raise ConfigError("give either loss (a surface) or model (fitted to data), not both")
+        if self.kappa is not None or self.angle is not None:
+            raise ConfigError("kappa and angle apply to problem 'quadratic' only")
+        if self.loss is not None:
+            if self.data is not None:
+                raise ConfigError("a loss expression takes no data; to fit data give model instead")
+            return problems.from_expression(self.loss, start=self.start, params=self.params)
+        if self.data is None:
+            raise ConfigError("a model is fitted to data: give data (a CSV file) too")
+        table = datasets.read_csv(self.data, self.x, self.y)
+        return problems.from_expression(self.model, data=table, start=self.start, params=self.params)
 
     def resolved(self, problem: Problem | None = None) -> Config:
         """This config with every default made explicit for ``problem`` (built if not given)."""
@@ -142,9 +165,10 @@ class Config:
     def to_toml(self) -> str:
         """The config as TOML (``Config.from_toml`` reads it back equal)."""
         lines = ["# descentlab configuration: descentlab compare --config THIS_FILE -o figure.png"]
+        own = self.loss is not None or self.model is not None
         for key in TOP_KEYS[:-1]:
             value = getattr(self, key)
-            if value is not None:
+            if value is not None and not (key == "problem" and own):
                 lines.append(f"{key} = {_toml_value(value)}")
         for spec in self.optimizers:
             lines += ["", f"[optimizers.{json.dumps(spec.name, ensure_ascii=False)}]"]
@@ -179,7 +203,8 @@ class Config:
         unknown = [k for k in raw if k not in TOP_KEYS]
         if unknown:
             raise ConfigError(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
-        kinds = {"problem": str, "data": str, "x": str, "y": str, "kappa": (int, float),
+        kinds = {"problem": str, "loss": str, "model": str, "params": str, "data": str, "x": str, "y": str,
+                 "kappa": (int, float),
                  "angle": (int, float), "steps": int, "batch_size": int, "seed": int}
         for key, kind in kinds.items():
             if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], kind)):

@@ -63,6 +63,33 @@ def _lr(default: float, lr: float | None) -> float:
     return default if lr is None else validation.positive("lr", lr)
 
 
+def book(lr: float, beta: float, nesterov: bool = True) -> Reference:
+    r"""The book's momentum (eq. 6.11) or Nesterov (eq. 6.12), buffer = :math:`m_t`, :math:`m_0 = 0`.
+
+    .. math::
+        m_{t+1} \leftarrow \beta m_t + (1-\beta)\, g(\phi_t - \alpha\beta m_t), \qquad
+        \phi_{t+1} \leftarrow \phi_t - \alpha m_{t+1}
+
+    (momentum: :math:`g(\phi_t)`), the same arithmetic as :func:`descentlab.optimizers.nesterov`.
+    With ``lr=α_t`` for a step, that step's look-ahead and update both use α_t.
+    """
+    alpha = validation.positive("lr (α)", lr)
+    b = validation.unit_interval("beta (β)", beta)
+
+    def init(params: Any) -> LibState:
+        p = _array(params)
+        return LibState(p, np.zeros_like(p))
+
+    def step(state: LibState, grad_fn: GradFn, lr: float | None = None) -> LibState:
+        phi, m = state
+        a = _lr(alpha, lr)
+        g = grad_fn(phi - a * b * m if nesterov else phi)
+        m = b * m + (1.0 - b) * g
+        return LibState(phi - a * m, m)
+
+    return Reference("book", init, step)
+
+
 def pytorch_sgd(lr: float, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
                 weight_decay: float = 0.0) -> Reference:
     r"""``torch.optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov)``, one tensor.

@@ -147,7 +147,7 @@ def contour_levels(surface: np.ndarray, n: int = 16, log: bool = False,
 
 def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
           resolution: int = 150, log_levels: bool | None = None, bounds: Bounds | None = None,
-          max_labels: int = 12) -> Scene:
+          max_labels: int = 12, full_params: Sequence[np.ndarray] | None = None) -> Scene:
     """The scene for ``problem`` and one or more trajectories of it (two-parameter problems).
 
     Args:
@@ -155,6 +155,8 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         log_levels: log-spaced contour levels (default: the problem's preference).
         bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) to override the automatic view.
         max_labels: at most this many iterates get a number per path.
+        full_params: for a 2-D slice of a model with more parameters, each run's iterates in all
+            its parameters, so that model lines are those of the whole iterate.
     """
     trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
     if problem.n_params != 2:
@@ -175,12 +177,16 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         lo, hi = float(problem.x.min()), float(problem.x.max())
         pad = 0.05 * (hi - lo or 1.0)
         model_x = np.linspace(lo - pad, hi + pad, 200)
+    predict = problem.predict if isinstance(problem, DataFit) else None
+    if full_params is not None:  # a slice: the model of each iterate uses all of its parameters
+        predict = problem.base.predict  # type: ignore[attr-defined]
+    whole = full_params if full_params is not None else [t.params for t in trajs]
     paths = tuple(
         Path(label=t.label, optimizer=t.optimizer, points=t.params, losses=t.losses,
              lookahead=t.lookahead, numbered=numbered_steps(t.params, bounds, max_labels),
-             model_lines=None if model_x is None else problem.predict(t.params, model_x),
+             model_lines=None if predict is None else predict(params, model_x),
              diverged_at=t.diverged_at)
-        for t in trajs)
+        for t, params in zip(trajs, whole, strict=True))
     inside = [m for m in problem.minima[:, :2]
               if bounds[0][0] <= m[0] <= bounds[0][1] and bounds[1][0] <= m[1] <= bounds[1][1]]
     return Scene(

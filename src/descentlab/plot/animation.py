@@ -50,7 +50,7 @@ Progress = Callable[[int, int], None]
 
 def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], path: str | FilePath,
             *, fps: int = 12, frames: int | None = None, size: tuple[float, float] = (12.0, 9.5),
-            dpi: int = 80, progress: Progress | None = None) -> FilePath:
+            dpi: int = 80, progress: Progress | None = None, full_params=None) -> FilePath:
     """Render one run, or a race of several on the same 2-parameter problem, to a GIF or MP4.
 
     Args:
@@ -65,6 +65,7 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
             pixels (an MP4 gets one white row or column more where that is odd).
         dpi: pixels per inch, 20..300.
         progress: called as ``progress(done, total)`` after each frame, ending at (total, total).
+        full_params: for a slice, each run's iterates in all parameters (for the model lines).
 
     Returns:
         The path written.
@@ -82,7 +83,7 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
     count = MAX_FRAMES if frames is None else validation.integer("frames", frames, 2)
     trajs = _trajectories(trajectories)
     ffmpeg = _imageio_ffmpeg() if fmt == "mp4" else None
-    sc = scene_mod.build(problem, trajs)
+    sc = scene_mod.build(problem, trajs, full_params=full_params)
     steps = frame_steps(last_step(sc), count)
     heading = title(problem, trajs)
 

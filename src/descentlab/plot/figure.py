@@ -11,7 +11,7 @@ from descentlab.trajectory import Trajectory
 
 
 def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | None = None,
-               resolution: int = 150, max_labels: int = 12, bounds=None) -> Figure:
+               resolution: int = 150, max_labels: int = 12, bounds=None, full_params=None) -> Figure:
     """The book's Figure 6.1 for ``problem`` and ``trajectory``: a matplotlib Figure.
 
     For data problems: (a) the data, (b) the 3-D loss surface with the path, (c) the contours
@@ -23,9 +23,12 @@ def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | N
         resolution: grid points per axis of the surface.
         max_labels: at most this many iterates are numbered.
         bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) instead of the automatic view.
+        full_params: for a slice (:func:`descentlab.problems.slice_problem`), the run's iterates
+            in all parameters (its model lines use them).
     """
     sc = scene_mod.build(problem, trajectory, resolution=resolution, log_levels=log_levels,
-                         bounds=bounds, max_labels=max_labels)
+                         bounds=bounds, max_labels=max_labels,
+                         full_params=None if full_params is None else [full_params])
     if sc.has_data:
         fig = Figure(figsize=(12, 9.5), layout="constrained")
         grid = fig.add_gridspec(2, 2)
@@ -56,7 +59,7 @@ def _title(problem: Problem, traj: Trajectory) -> str:
 
 
 def compare(problem: Problem, trajectories: list[Trajectory], *, log_levels: bool | None = None,
-            resolution: int = 150, bounds=None, lookahead: bool = False) -> Figure:
+            resolution: int = 150, bounds=None, lookahead: bool = False, full_params=None) -> Figure:
     """Several optimizers on one problem from one start, in one figure.
 
     The paths overlaid on the contour map (a colour and marker per optimizer, hyper-parameters in
@@ -65,11 +68,12 @@ def compare(problem: Problem, trajectories: list[Trajectory], *, log_levels: boo
 
     Args:
         lookahead: also draw, for Nesterov runs, where each gradient was taken.
+        full_params: for a slice, each run's iterates in all parameters (for the model lines).
     """
     if len(trajectories) == 0:
         raise ValueError("compare needs at least one trajectory")
     sc = scene_mod.build(problem, trajectories, resolution=resolution, log_levels=log_levels,
-                         bounds=bounds)
+                         bounds=bounds, full_params=full_params)
     ncols = 3 if sc.has_data else 2
     fig = Figure(figsize=(6.2 * ncols, 5.6), layout="constrained")
     axes = fig.subplots(1, ncols)
