@@ -33,12 +33,13 @@ demo: $(VENV)/.demo
 	@echo "figures written to out/"
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.demo
+bench: $(VENV)/.test
 	$(BIN)/python benchmarks/bench_surface.py
 	$(BIN)/python benchmarks/bench_animation.py
+	$(BIN)/python benchmarks/bench_torch_step.py
 
 # JAX is only a benchmark baseline: it lives in its own environment, never in descentlab's.
 .venv-bench/bin/python:

@@ -5,6 +5,7 @@
     descentlab compare --optimizers gd,momentum,nesterov,adam -o compare.png
     descentlab lookahead -o lookahead.png
     descentlab animate --optimizers momentum,nesterov -o race.gif
+    descentlab convert --from book --to pytorch --lr 0.1 --beta 0.9
 
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
 Bad input prints one line, ``descentlab <command>: error: ...``, and exits with status 2.
@@ -365,6 +366,34 @@ def animate(
     typer.echo(_summary(prob, trajs))
     _diverged_note(trajs)
     typer.echo(f"wrote {output}")
+
+
+@app.command(help=(
+    "Translate momentum and Nesterov settings between the book (eqs. 6.11, 6.12), PyTorch, Optax, Keras and "
+    "Sutskever et al. (2013), exactly, for a constant learning rate: prints the target's code and how its "
+    "parameters and state relate to the book's φ and m. Maps that are not exact (PyTorch with dampening; "
+    "most pairs under a learning-rate schedule) are refused with the reason."))
+def convert(
+    source: Annotated[str, typer.Option("--from", help="Convention of the values given: book, pytorch, "
+                                        "optax, keras or sutskever.")],
+    target: Annotated[str, typer.Option("--to", help="Convention to translate to (same choices).")],
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate: the book's α, PyTorch's lr, Optax's or "
+                                      "Keras' learning_rate, Sutskever's ε.")],
+    beta: Annotated[float, typer.Option("--beta", "--momentum", help="Momentum coefficient in [0, 1): the "
+                                        "book's β or the library's momentum μ.")],
+    nesterov: Annotated[bool, typer.Option("--nesterov/--no-nesterov", help="Nesterov momentum (eq. 6.12; "
+                                           "default) or classical momentum (eq. 6.11).")] = True,
+    dampening: Annotated[float, typer.Option("--dampening", help="PyTorch's dampening (--from pytorch "
+                                             "only; only 0 maps exactly).")] = 0.0,
+    schedule: Annotated[bool, typer.Option("--schedule", help="The learning rate will follow a schedule: "
+                                           "give only maps that stay exact under any schedule.")] = False,
+) -> None:
+    """Translate optimizer settings between conventions."""
+    from descentlab import conventions
+
+    conversion = conventions.convert(source, target, lr=lr, momentum=beta, nesterov=nesterov,
+                                     dampening=dampening, schedule=schedule)
+    typer.echo(conversion.describe())
 
 
 def _inches(size: str, dpi: int) -> tuple[float, float]:
