@@ -62,8 +62,10 @@ class LinearRegression(DataFit):
         n, x_bar, y_bar, s_xx, b_star, _ = self.stats
         p = self._points(points)
         a = p[..., 0] + p[..., 1] * x_bar - y_bar
-        g0 = 2.0 * n * a
-        return np.stack([g0, g0 * x_bar + 2.0 * s_xx * (p[..., 1] - b_star)], axis=-1)
+        out = np.empty(p.shape)
+        out[..., 0] = 2.0 * n * a
+        out[..., 1] = out[..., 0] * x_bar + 2.0 * s_xx * (p[..., 1] - b_star)
+        return out
 
 
 def linear_regression(x, y, *, name: str = "linear-regression", x_label: str = "x",
