@@ -396,6 +396,44 @@ def convert(
     typer.echo(conversion.describe())
 
 
+@app.command(help=(
+    "Write one self-contained HTML page to explore the runs in any browser, offline: the data and "
+    "the model, the 3-D loss surface, the contour map with every path (for Nesterov, the look-ahead "
+    "point and the gradient step taken there) and the loss per step, with a slider over the iterates."))
+def html(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.html).")]
+    = Path("explore.html"),
+    optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
+    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
+    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
+    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
+    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
+    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
+    resolution: ResolutionOpt = 150,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the page and the figure "
+                                              "(default: problem, optimizers, start, steps).")] = None,
+    frames: Annotated[int, typer.Option("--frames", help="At most this many slider positions "
+                                        "(≥ 2; the first and last iterate are kept).")] = 120,
+    slice_: SliceOpt = None,
+) -> None:
+    """Write the interactive HTML explorer."""
+    cfg = _multi(locals(), optimizers_, "gd,momentum,nesterov,adam", config, sets)
+    try:
+        from descentlab.web.export import write_html
+    except ImportError:
+        raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
+    _check_suffix(output, ("html", "htm"))
+    log = _levels(levels)
+    validation.integer("--frames", frames, 2)
+    prob, trajs = cfg.run()
+    view, shown, full = _drawable(prob, trajs, slice_, "html")
+    write_html(view, shown, output, title=title, resolution=resolution, log_levels=log,
+               full_params=full, max_frames=frames)
+    typer.echo(_summary(prob, trajs))
+    _diverged_note(trajs)
+    typer.echo(f"wrote {output}")
+
+
 def _inches(size: str, dpi: int) -> tuple[float, float]:
     """``"960x760"`` pixels at ``dpi`` → (12.0, 9.5) inches."""
     width, sep, height = size.lower().partition("x")

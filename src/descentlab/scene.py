@@ -32,6 +32,8 @@ class Path:
     numbered: np.ndarray        # indices t whose iterate is labelled with its number
     model_lines: np.ndarray | None  # (T+1, M) f[x, φ_t] on Scene.model_x (data problems)
     diverged_at: int | None
+    grads: np.ndarray | None = None        # (T, 2) the gradient step t used (taken at lookahead[t])
+    hyperparams: dict | None = None        # the run's hyper-parameters ({"lr": α, "beta": β, …})
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +187,7 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         Path(label=t.label, optimizer=t.optimizer, points=t.params, losses=t.losses,
              lookahead=t.lookahead, numbered=numbered_steps(t.params, bounds, max_labels),
              model_lines=None if predict is None else predict(params, model_x),
-             diverged_at=t.diverged_at)
+             diverged_at=t.diverged_at, grads=t.grads, hyperparams=dict(t.hyperparams))
         for t, params in zip(trajs, whole, strict=True))
     inside = [m for m in problem.minima[:, :2]
               if bounds[0][0] <= m[0] <= bounds[0][1] and bounds[1][0] <= m[1] <= bounds[1][1]]

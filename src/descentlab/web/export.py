@@ -1,0 +1,70 @@
+"""One self-contained HTML file of a run or a comparison: every view with an iteration slider.
+
+    write_html(problem, trajectories, "explore.html", title="line fit: gd vs nesterov")
+
+plotly.js is embedded in the file (no CDN, no network, no server): it opens offline in any browser,
+and the slider moves through precomputed frames (nothing is re-run in JavaScript). The file is
+written atomically: an existing file is replaced only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import html
+import pathlib
+from collections.abc import Sequence
+
+import plotly.io as pio
+
+from descentlab import scene as scene_mod
+from descentlab.files import write_text_atomic
+from descentlab.problems.base import Problem
+from descentlab.trajectory import Trajectory
+from descentlab.web import figures
+
+
+def default_title(problem: Problem, trajectories: Sequence[Trajectory]) -> str:
+    """``"line-fit: 4 optimizers from (1.6, -0.5), 500 steps"`` (one run: its label and final loss)."""
+    trajs = list(trajectories)
+    steps = max((t.steps for t in trajs), default=0)
+    start = ", ".join(f"{v:g}" for v in trajs[0].params[0]) if trajs else ""
+    if len(trajs) == 1:
+        t = trajs[0]
+        tail = (f"diverged at step {t.diverged_at}" if t.diverged_at is not None
+                else f"final L = {t.losses[-1]:.4g}")
+        return f"{problem.name}: {t.label} from ({start}), {t.steps} steps, {tail}"
+    return f"{problem.name}: {len(trajs)} optimizers from ({start}), {steps} steps"
+
+
+def to_html(fig: dict, title: str) -> str:
+    """The full HTML page of a figure dict, plotly.js inline."""
+    height = fig.get("layout", {}).get("height", 900)
+    page = pio.to_html(
+        fig, include_plotlyjs=True, include_mathjax=False, full_html=True, auto_play=False, validate=False,
+        default_width="100%", default_height=f"{height}px",
+        config={"displaylogo": False, "responsive": True, "scrollZoom": False,
+                "toImageButtonOptions": {"format": "png", "filename": "descentlab", "scale": 2}})
+    head = (f"<title>{html.escape(title)}</title>\n"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            "<style>body{margin:0 12px;font-family:Helvetica,Arial,sans-serif}</style>\n")
+    return page.replace("<head>", "<head>\n" + head, 1)
+
+
+def write_html(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], path: str | pathlib.Path,
+               *, title: str | None = None, resolution: int = 150, log_levels: bool | None = None,
+               bounds: scene_mod.Bounds | None = None, full_params: Sequence | None = None,
+               max_frames: int = figures.MAX_FRAMES) -> pathlib.Path:
+    """Write ``problem`` and its run(s) as one standalone HTML file; returns the path written.
+
+    Args:
+        title: the page's and the figure's title (default: problem, optimizers, start, steps).
+        resolution, log_levels, bounds, full_params: as :func:`descentlab.scene.build`.
+        max_frames: at most this many slider positions (the first and last iterate kept).
+    """
+    trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
+    if not trajs:
+        raise ValueError("write_html needs at least one trajectory")
+    sc = scene_mod.build(problem, trajs, resolution=resolution, log_levels=log_levels, bounds=bounds,
+                         full_params=full_params)
+    title = default_title(problem, trajs) if title is None else str(title)
+    page = to_html(figures.combined(sc, title=title, max_frames=max_frames), title)
+    return write_text_atomic(path, page)
