@@ -40,6 +40,8 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/bench_surface.py
 	$(BIN)/python benchmarks/bench_animation.py
 	$(BIN)/python benchmarks/bench_torch_step.py
+	$(BIN)/python benchmarks/bench_web_figures.py
+	$(BIN)/python benchmarks/bench_web.py
 
 # JAX is only a benchmark baseline: it lives in its own environment, never in descentlab's.
 .venv-bench/bin/python:

@@ -6,6 +6,8 @@
     descentlab lookahead -o lookahead.png
     descentlab animate --optimizers momentum,nesterov -o race.gif
     descentlab convert --from book --to pytorch --lr 0.1 --beta 0.9
+    descentlab serve                  # the interactive explorer on http://127.0.0.1:8050
+    descentlab html -o explore.html   # the same views in one offline page
 
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
 Bad input prints one line, ``descentlab <command>: error: ...``, and exits with status 2.
@@ -337,7 +339,7 @@ def lookahead(
     "extends). Long runs are subsampled to --frames. Takes the same --config/--set as compare."))
 def animate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .gif (Pillow) or .mp4 "
-                                         "(needs pip install 'descentlab[video]').")] = Path("race.gif"),
+                                         "(needs pip install 'descentlab\\[video]').")] = Path("race.gif"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
     problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
     kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
@@ -432,6 +434,25 @@ def html(
     typer.echo(_summary(prob, trajs))
     _diverged_note(trajs)
     typer.echo(f"wrote {output}")
+
+
+@app.command(help=(
+    "Open the interactive explorer in a browser: Figure 6.1 live. Choose the problem (or upload a CSV), "
+    "the optimizers and their α, β, γ, ε, the steps, batch size and seed; click the contour map to move "
+    "the start; scrub through the iterations. Serves http://127.0.0.1:8050 (this machine only) unless "
+    "--host says otherwise; needs pip install 'descentlab\\[web]'."))
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8050,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 makes the explorer "
+                                      "reachable from other machines.")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser tab.")] = False,
+) -> None:
+    """Serve the interactive explorer until Ctrl+C."""
+    try:
+        from descentlab.web.app import run
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    run(host=host, port=port, open_browser=not no_browser)
 
 
 def _inches(size: str, dpi: int) -> tuple[float, float]:

@@ -1,0 +1,622 @@
+"""The interactive explorer: Figure 6.1 as a Dash app whose every view follows the controls.
+
+    descentlab serve                 # http://127.0.0.1:8050, opens a browser
+    python -m descentlab.web.app     # the same
+
+Controls (problem, κ, optimizers, α, β, γ, ε, steps, batch size, seed, and the start point set by
+clicking the contour map) are checked by :mod:`descentlab.web.controls` and become a
+:class:`~descentlab.config.Config`; the runs are what its ``run()`` makes, by the same library
+calls as the command line (``Config.resolved`` and ``run_many``, one optimizer at a time so each
+run is cached on its own), and the views are :func:`descentlab.web.figures.views` of a
+:func:`descentlab.scene.build` scene.
+
+Three caches, keyed by TOML text: the problem, each run, and the runs and scene of a state of the
+controls. So moving one method's slider runs that method alone, and moving the iteration scrubber
+runs nothing: the page then gets a patch of only the traces that the iterate moves.
+
+:class:`Explorer` holds the server side as plain methods (tested without a browser);
+:func:`create_app` wires them to the page. The server binds to 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import io
+import logging
+import math
+import threading
+import webbrowser
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+try:
+    import dash
+    from dash import Input, Output, State, dcc, html
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("the explorer needs Dash and Plotly: pip install 'descentlab[web]'") from err
+
+from descentlab import scene as scene_mod
+from descentlab.config import Config, OptimizerSpec
+from descentlab.problems import Problem, by_name, linear_regression
+from descentlab.run import run_many
+from descentlab.trajectory import Trajectory
+from descentlab.web import controls as ctl
+
+log = logging.getLogger(__name__)
+
+PROBLEM_LABELS = {"line-fit": "line fit (12 points, Figure 6.1)", "gabor": "Gabor model (Figure 6.2)",
+                  "quadratic": "quadratic bowl (κ slider)", "rosenbrock": "Rosenbrock",
+                  "beale": "Beale", "himmelblau": "Himmelblau", ctl.UPLOAD: "line fit to an uploaded CSV"}
+DATA_PROBLEMS = ("line-fit", "gabor", ctl.UPLOAD)
+VIEWS = ("data", "surface", "contour", "loss")
+MAX_REQUEST_BYTES = 4 * ctl.MAX_UPLOAD_BYTES
+"""No request body may be larger (an upload arrives as base64 text, 4/3 of the file, twice)."""
+MAX_UPLOADS = 8
+"""Parsed uploads kept in memory (the browser holds only their key); the oldest is dropped first."""
+DEFAULT = {"problem": "line-fit", "optimizers": ["gd", "momentum", "nesterov", "adam"], "kappa": 1.0,
+           "batch_size": None, "seed": 0}
+BETA_MARKS = {0: "0", 0.5: "0.5", 0.9: "0.9"}
+NUMBER_BOX = {"flex": "1 1 40%"}
+
+ERROR_STYLE = {"color": "#b00020", "fontWeight": "600"}
+NOTE_STYLE = {"color": "#555"}
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """The runs of one state of the controls and the scene that draws them."""
+
+    problem: Problem
+    trajectories: list[Trajectory]
+    scene: scene_mod.Scene
+    start: tuple[float, ...]
+    key: str
+    moving: dict = field(default_factory=dict)  # view → index of its first trace the iterate moves
+
+    @property
+    def last(self) -> int:
+        """The largest iterate index of any run (runs that diverged are shorter)."""
+        return max(len(t.params) for t in self.trajectories) - 1
+
+
+class Explorer:
+    """The server side of the page: validated controls in, figures and one-line messages out.
+
+    Each public method is one callback; none raises for bad input: it answers with a message.
+    """
+
+    def __init__(self, resolution: int = 150, cache_size: int = 24):
+        """``cache_size``: states of the controls kept (runs, scene; a few MB each, up to ~16 MB at
+        2000 steps × 5 optimizers on data): one per concurrent user is enough to scrub without
+        running anything again; five times as many single runs are kept."""
+        self.resolution = resolution
+        self._uploads: OrderedDict[str, ctl.Upload] = OrderedDict()
+        self._lock = threading.Lock()
+        # three caches: a problem per problem setting, a run per (setting, optimizer), and the runs and
+        # scene per state of the controls (so that the scrubber only renders, and moving one method's
+        # slider runs that method alone)
+        self.problem = functools.lru_cache(maxsize=16)(self._problem)
+        self.trajectory = functools.lru_cache(maxsize=5 * cache_size)(self._trajectory)
+        self.outcome = functools.lru_cache(maxsize=cache_size)(self._compute)
+
+    # ---- uploads ---------------------------------------------------------------------------------
+
+    def upload(self, contents: object, filename: object,
+               current: object = None) -> tuple[dict | None, str, bool]:
+        """Parse an upload: (the browser's store value or None, a message, whether it failed).
+
+        ``current`` is the store of the data in use, named in the message when the new file fails.
+        """
+        if contents is None:
+            return None, "", False
+        try:
+            up = ctl.parse_upload(contents, filename)
+        except ctl.ControlError as err:
+            name = current.get("name") if isinstance(current, dict) else None
+            still = f" (still using {ctl.display_name(name)})" if isinstance(name, str) else ""
+            return None, f"{err}{still}", True
+        with self._lock:
+            self._uploads[up.key] = up
+            self._uploads.move_to_end(up.key)
+            while len(self._uploads) > MAX_UPLOADS:
+                self._uploads.popitem(last=False)
+        return ({"key": up.key, "name": up.name, "rows": up.rows},
+                f"{up.name}: {up.rows} rows, x = {up.table.x_name}, y = {up.table.y_name}", False)
+
+    def uploaded(self, store: object) -> ctl.Upload | None:
+        """The parsed upload a browser's store value names, or None when there is none."""
+        if store is None:
+            return None
+        key = store.get("key") if isinstance(store, dict) else None
+        if not isinstance(key, str):
+            raise ctl.ControlError("the upload store is malformed; upload the file again")
+        with self._lock:
+            up = self._uploads.get(key)
+        if up is None:
+            raise ctl.ControlError("the uploaded file is no longer in the server's memory; upload it again")
+        return up
+
+    # ---- the start point ------------------------------------------------------------------------
+
+    @staticmethod
+    def start(trigger: object, click: object) -> list[float] | dash.NoUpdate | None:
+        """The start point after ``trigger``: a click on the contour map moves it there, anything
+        else (a new problem, new data, "reset") goes back to the suggested one (None). A click that
+        does not carry a usable point changes nothing (``dash.no_update``)."""
+        if trigger != "view-contour":
+            return None
+        try:
+            return list(ctl.clicked_point(click))
+        except ctl.ControlError:
+            return dash.no_update
+
+    # ---- the suggested settings of a problem -----------------------------------------------------
+
+    def defaults(self, problem: object, kappa: object) -> dict[str, float | int]:
+        """Slider values that show ``problem`` well: what ``descentlab compare`` would use for it.
+
+        α, ε (log10) and γ (nines) as the sliders read them, β and the number of steps.
+        """
+        name = ctl.choice("problem", problem, ctl.PROBLEMS)
+        options = {"kappa": ctl.log_value("κ", kappa, ctl.LOG_KAPPA)} if name == "quadratic" else {}
+        # an uploaded CSV is fitted by the line-fit model, whose suggestions do not depend on the data
+        prob = by_name("line-fit" if name == ctl.UPLOAD else name, **options)
+        full = Config(optimizers=tuple(OptimizerSpec(n, n) for n in ctl.OPTIMIZERS)).resolved(prob)
+        h = {s.name: s.hyperparams for s in full.optimizers}
+        # exact exponents, not rounded to the slider's step: the suggested α itself is what runs
+        return {"gd_lr": math.log10(h["gd"]["lr"]), "lr": math.log10(h["nesterov"]["lr"]),
+                "beta": h["nesterov"]["beta"], "adam_lr": math.log10(h["adam"]["lr"]),
+                "adam_beta": h["adam"]["beta"], "gamma": -math.log10(1.0 - h["adam"]["gamma"]),
+                "eps": math.log10(h["adam"]["eps"]), "steps": full.steps}
+
+    # ---- runs and views --------------------------------------------------------------------------
+
+    def request(self, values: dict, upload_store: object) -> ctl.Request:
+        """Validate a state of the controls (ControlError with one line when it cannot be used)."""
+        upload = self.uploaded(upload_store) if values.get("problem") == ctl.UPLOAD else None
+        return ctl.request(**values, upload=upload)
+
+    def _compute(self, toml: str, upload_key: str | None) -> Outcome:
+        """The runs and the scene of a validated config, each run taken from the cache of runs."""
+        config = Config.from_toml(toml, "controls")
+        problem = self.problem(_problem_part(config), upload_key)
+        full = config.resolved(problem)
+        setting = dataclasses.replace(full, optimizers=()).to_toml()
+        trajectories = [self.trajectory(setting, upload_key, spec.name, spec.method,
+                                        tuple(spec.hyperparams.items())) for spec in full.optimizers]
+        scene = scene_mod.build(problem, trajectories, resolution=self.resolution)
+        key = hashlib.sha256(f"{toml}\0{upload_key}".encode()).hexdigest()[:20]
+        return Outcome(problem, trajectories, scene, tuple(full.start), key)
+
+    def _problem(self, toml: str, upload_key: str | None) -> Problem:
+        if upload_key is None:
+            return Config.from_toml(toml, "controls").build_problem()
+        with self._lock:
+            up = self._uploads.get(upload_key)
+        if up is None:
+            raise ctl.ControlError("the uploaded file is no longer in the server's memory; upload it again")
+        # what Config.build_problem does for a CSV file, from the bytes in memory (never a path)
+        return linear_regression(up.table.x, up.table.y, name=up.name, x_label=up.table.x_name,
+                                 y_label=up.table.y_name)
+
+    def _trajectory(self, setting: str, upload_key: str | None, name: str, method: str,
+                    hyperparams: tuple[tuple[str, float], ...]) -> Trajectory:
+        """One optimizer's run, as :meth:`Config.run` makes it: ``run_many`` draws the batch
+        sequence from the seed alone, so a run alone equals the same run among others."""
+        full = Config.from_toml(setting, "controls")
+        problem = self.problem(_problem_part(full), upload_key)
+        optimizer = OptimizerSpec(name, method, dict(hyperparams)).build()
+        (trajectory,) = run_many([optimizer], problem, full.start, full.steps, batch_size=full.batch_size,
+                                 seed=full.seed)
+        return trajectory
+
+    def views(self, outcome: Outcome, selected: int | None) -> dict[str, dict]:
+        """The figure dicts of every view at iterate ``selected`` (None: the last)."""
+        from descentlab.web.figures import views
+
+        return views(outcome.scene, selected=selected)
+
+    def moving(self, outcome: Outcome) -> dict[str, int | None]:
+        """For each view, the index of its first trace that depends on the selected iterate (None:
+        the number of traces depends on it, so the view is always sent whole).
+
+        Found once per scene by comparing renders at the first, a middle and the last iterate;
+        the traces before that index are the same at every iterate (the surface, the contours,
+        the paths) and stay in the browser while the scrubber moves.
+        """
+        if not outcome.moving:
+            samples = [self.views(outcome, t) for t in sorted({0, outcome.last // 2, outcome.last})]
+            for name, fig in samples[0].items():
+                counts = {len(s[name]["data"]) for s in samples}
+                if len(counts) > 1:
+                    outcome.moving[name] = None
+                    continue
+                traces = zip(*(s[name]["data"] for s in samples), strict=True)
+                outcome.moving[name] = next((i for i, same in enumerate(traces)
+                                             if any(t != same[0] for t in same[1:])), len(fig["data"]))
+        return outcome.moving
+
+    def update(self, values: dict, upload_store: object, iterate: object, previous_max: object,
+               shown: object = None) -> dict:
+        """Everything the page shows for one state of the controls and of the scrubber.
+
+        ``shown`` is the key of the scene the page shows now. Returns a dict with ``figures``
+        (None when the controls are bad: the page keeps the last good figures), ``changes`` (when
+        the page already shows this scene: per view, the first trace that moved and the traces from
+        there on, and the layout; else None), ``key`` (this scene's), ``message`` and ``error``
+        (one line), ``last`` (the scrubber's max), ``selected`` (the iterate shown; None when the
+        scrubber sits at the end and follows it), ``start`` (the start point used) and ``summary``
+        (one line per run).
+        """
+        try:
+            req = self.request(values, upload_store)
+            outcome = self.outcome(*req.cache_key)
+            selected = self._selected(iterate, previous_max, outcome.last)
+            figures = self.views(outcome, selected)
+            changes = None
+            if shown == outcome.key:
+                moving = self.moving(outcome)
+                if all(moving.get(name) is not None for name in figures):
+                    changes = {name: {"first": moving[name], "data": fig["data"][moving[name]:],
+                                      "layout": fig["layout"]} for name, fig in figures.items()}
+        except (ctl.ControlError, ValueError, TypeError) as err:
+            return {"figures": None, "message": _one_line(err), "error": True}
+        except Exception as err:  # a bug must not take the page down: say so and keep serving
+            log.exception("explorer update failed")
+            return {"figures": None, "message": f"internal error ({type(err).__name__}): {_one_line(err)}",
+                    "error": True}
+        notes = [f"{t.optimizer} diverged at step {t.diverged_at} (try a smaller α); showing the "
+                 f"{t.steps} finite steps before it" for t in outcome.trajectories if t.diverged_at]
+        return {"figures": figures, "changes": changes, "key": outcome.key, "message": "; ".join(notes),
+                "error": False, "last": outcome.last, "selected": selected, "start": outcome.start,
+                "summary": _summary(outcome, selected)}
+
+    @staticmethod
+    def _selected(iterate: object, previous_max: object, last: int) -> int | None:
+        """The iterate to show: None (the last, following it) when the scrubber was at its end."""
+        if iterate is None:
+            return None
+        t = ctl.whole("iterate", iterate, 0, ctl.MAX_STEPS)
+        at_end = not isinstance(previous_max, int) or isinstance(previous_max, bool) or t >= previous_max
+        return None if at_end or t >= last else t
+
+
+def _problem_part(config: Config) -> str:
+    """The TOML of the settings that choose the problem (not the runs)."""
+    return Config(problem=config.problem, kappa=config.kappa, angle=config.angle).to_toml()
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _summary(outcome: Outcome, selected: int | None) -> list[str]:
+    lines = []
+    floor = outcome.problem.min_loss
+    for t in outcome.trajectories:
+        k = len(t.params) - 1 if selected is None else min(selected, len(t.params) - 1)
+        gap = f", L − L_min = {t.losses[k] - floor:.3g}" if floor is not None else ""
+        lines.append(f"{t.label}: t = {k}, L = {t.losses[k]:.6g}{gap}")
+    return lines
+
+
+# ---- the page -------------------------------------------------------------------------------------
+
+def _log_marks(low: int, high: int) -> dict:
+    return {v: {"label": f"1e{v}" if v not in (0, 1) else str(10**v)} for v in range(low, high + 1)}
+
+
+def _row(label_id: str, label: str, control, row_id: str | None = None) -> html.Div:
+    kids = [html.Div([html.Span(label, className="label"), html.Span(id=label_id, className="value")],
+                     style={"display": "flex", "justifyContent": "space-between", "fontSize": "13px"}),
+            control]
+    return html.Div(kids, id=row_id or f"{label_id}-row", style={"marginBottom": "10px"})
+
+
+def _slider(id_: str, low: float, high: float, step: float, value: float, marks: dict) -> dcc.Slider:
+    return dcc.Slider(id=id_, min=low, max=high, step=step, value=value, marks=marks, updatemode="drag",
+                      included=False, tooltip=None, allow_direct_input=False)
+
+
+def _number(id_: str, value, low: int, high: int, placeholder: str = "") -> dcc.Input:
+    return dcc.Input(id=id_, type="number", value=value, min=low, max=high, step=1, debounce=0.4,
+                     placeholder=placeholder, style={"width": "100%"})
+
+
+def layout(explorer: Explorer) -> html.Div:
+    """The page: controls on the left, the four linked views and the iteration scrubber on the right."""
+    d = explorer.defaults(DEFAULT["problem"], DEFAULT["kappa"])
+    controls = html.Div([
+        html.H2("descentlab", style={"margin": "0 0 2px 0"}),
+        html.Div("Understanding Deep Learning, ch. 6 — Figure 6.1, live", style={"color": "#666",
+                                                                                   "marginBottom": "12px"}),
+        _row("problem-label", "problem", dcc.Dropdown(
+            id="problem", value=DEFAULT["problem"], clearable=False, searchable=False,
+            options=[{"label": PROBLEM_LABELS[p], "value": p} for p in ctl.PROBLEMS])),
+        _row("kappa-label", "κ (condition number)", _slider("kappa", *ctl.LOG_KAPPA, 0.01, DEFAULT["kappa"],
+                                                            _log_marks(0, 3))),
+        # the browser drops files over twice the limit (silently); the server refuses, with a
+        # message, everything over the limit itself
+        dcc.Upload(id="upload", max_size=2 * ctl.MAX_UPLOAD_BYTES, accept=".csv,text/csv,text/plain",
+                   children=html.Div(["upload a CSV of x, y (", html.A("choose a file"),
+                                      f"; ≤ {ctl.MAX_UPLOAD_BYTES // 2**20} MB, {ctl.MAX_ROWS:,} rows)"]),
+                   style={"border": "1px dashed #999", "borderRadius": "6px", "padding": "8px",
+                          "textAlign": "center", "fontSize": "13px", "cursor": "pointer"}),
+        html.Div(id="upload-message", style={"fontSize": "12px", "margin": "4px 0 10px 0"}),
+        _row("optimizers-label", "optimizers", dcc.Checklist(
+            id="optimizers", value=DEFAULT["optimizers"], inline=True,
+            options=[{"label": n, "value": n} for n in ctl.OPTIMIZERS],
+            labelStyle={"marginRight": "10px", "fontSize": "14px"})),
+        html.Div([
+            _row("gd-lr-label", "gd, sgd: α", _slider("gd-lr", *ctl.LOG_LR, 0.01, d["gd_lr"],
+                                                      _log_marks(-5, 1))),
+        ], id="gd-rows"),
+        html.Div([
+            _row("lr-label", "momentum, Nesterov: α", _slider("lr", *ctl.LOG_LR, 0.01, d["lr"],
+                                                              _log_marks(-5, 1))),
+            _row("beta-label", "β", _slider("beta", *ctl.BETA, 0.01, d["beta"], BETA_MARKS)),
+        ], id="momentum-rows"),
+        html.Div([
+            _row("adam-lr-label", "Adam: α", _slider("adam-lr", *ctl.LOG_LR, 0.01, d["adam_lr"],
+                                                     _log_marks(-5, 1))),
+            _row("adam-beta-label", "β", _slider("adam-beta", *ctl.BETA, 0.01, d["adam_beta"], BETA_MARKS)),
+            _row("gamma-label", "γ", _slider("gamma", *ctl.GAMMA_NINES, 0.01, d["gamma"],
+                                             {1: "0.9", 2: "0.99", 3: "0.999", 4: "0.9999"})),
+            _row("eps-label", "ε", _slider("eps", *ctl.LOG_EPS, 0.5, d["eps"],
+                                           {v: f"1e{v}" for v in range(-12, 0, 2)})),
+        ], id="adam-rows"),
+        html.Div([
+            html.Div([html.Div("steps", style={"fontSize": "13px"}),
+                      _number("steps", d["steps"], 1, ctl.MAX_STEPS)], style=NUMBER_BOX),
+            html.Div([html.Div("seed", style={"fontSize": "13px"}),
+                      _number("seed", DEFAULT["seed"], 0, ctl.MAX_SEED)], style=NUMBER_BOX),
+            html.Div([html.Div("batch size (data only; empty: all)", style={"fontSize": "13px"}),
+                      _number("batch-size", DEFAULT["batch_size"], 1, ctl.MAX_ROWS, "all")],
+                     id="batch-size-row", style=NUMBER_BOX),
+        ], style={"display": "flex", "flexWrap": "wrap", "gap": "6px 10px", "marginBottom": "10px"}),
+        html.Div([html.Span(id="start-label", style={"fontSize": "13px"}),
+                  html.Button("reset", id="start-reset", n_clicks=0,
+                              style={"marginLeft": "8px", "fontSize": "12px"})]),
+        html.Div(id="message", role="status", style={"fontSize": "13px", "marginTop": "12px"}),
+        html.Ul(id="summary", style={"fontSize": "12px", "paddingLeft": "16px", "color": "#333"}),
+    ], style={"width": "320px", "flex": "none", "padding": "14px 24px 14px 14px",
+              "borderRight": "1px solid #ddd", "overflowY": "auto", "fontFamily": "system-ui, sans-serif"})
+
+    def view(name: str) -> html.Div:
+        return html.Div(dcc.Graph(id=f"view-{name}", config={"displaylogo": False},
+                                  style={"height": "calc((100vh - 76px) / 2)", "minHeight": "400px"}),
+                        id=f"{name}-box", style={"minWidth": "0"})
+
+    scrubber = html.Div([
+        html.Div(id="iterate-label", style={"fontSize": "13px", "fontWeight": "600", "whiteSpace": "nowrap",
+                                            "width": "150px"}),
+        html.Div(dcc.Slider(id="iterate", min=0, max=d["steps"], step=1, value=d["steps"], updatemode="drag",
+                            marks=None, allow_direct_input=False),
+                 style={"flex": "1"}),
+    ], style={"display": "flex", "alignItems": "center", "gap": "12px", "padding": "4px 16px 10px 8px"})
+    views = html.Div([
+        scrubber,
+        html.Div([view(n) for n in VIEWS], style={"display": "grid", "gridTemplateColumns": "1fr 1fr",
+                                                  "gap": "4px 10px"}),
+    ], style={"flex": "1", "minWidth": "0", "padding": "8px 12px", "overflowY": "auto",
+              "fontFamily": "system-ui, sans-serif"})
+
+    stores = [dcc.Store(id="upload-store"), dcc.Store(id="start-store"), dcc.Store(id="shown-store")]
+    return html.Div([controls, views, *stores],
+                    style={"display": "flex", "height": "100vh"})
+
+
+CONTROL_IDS = {"problem": "problem", "kappa": "kappa", "optimizers": "optimizers", "gd_lr": "gd-lr",
+               "lr": "lr", "beta": "beta", "adam_lr": "adam-lr", "adam_beta": "adam-beta", "gamma": "gamma",
+               "eps": "eps", "steps": "steps", "batch_size": "batch-size", "seed": "seed"}
+TOGGLED = ("kappa-label-row", "gd-rows", "momentum-rows", "adam-rows", "batch-size-row", "data-box")
+"""What :func:`visibility` shows or hides, in its order."""
+SLIDERS = ("kappa", "gd_lr", "lr", "beta", "adam_lr", "adam_beta", "gamma", "eps")
+"""The sliders whose value is shown beside their name (and set to the problem's suggestion)."""
+
+
+def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> dash.Dash:
+    """The Dash app of the explorer (serve ``app.server`` with any WSGI server, or call :func:`run`)."""
+    explorer = explorer or Explorer(resolution=resolution)
+    app = dash.Dash(__name__, title="descentlab explorer", update_title=None, serve_locally=True)
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # larger request bodies get HTTP 413
+    app.layout = layout(explorer)
+    app.explorer = explorer  # type: ignore[attr-defined]
+
+    @app.callback(Output("upload-store", "data"), Output("upload-message", "children"),
+                  Output("upload-message", "style"), Output("problem", "value"),
+                  Input("upload", "contents"), State("upload", "filename"), State("upload-store", "data"),
+                  prevent_initial_call=True)
+    def on_upload(contents, filename, current):
+        store, message, failed = explorer.upload(contents, filename, current)
+        style = {"fontSize": "12px", "margin": "4px 0 10px 0", **(ERROR_STYLE if failed else NOTE_STYLE)}
+        if failed or store is None:
+            return dash.no_update, message, style, dash.no_update
+        return store, message, style, ctl.UPLOAD
+
+    @app.callback(Output("start-store", "data"), Input("view-contour", "clickData"),
+                  Input("start-reset", "n_clicks"), Input("problem", "value"), Input("upload-store", "data"),
+                  prevent_initial_call=True)
+    def on_start(click, _reset, _problem, _upload):
+        start = explorer.start(dash.ctx.triggered_id, click)
+        if start is dash.no_update:
+            raise dash.exceptions.PreventUpdate
+        return start
+
+    suggested = [k for k in SLIDERS if k != "kappa"]
+
+    @app.callback(*[Output(CONTROL_IDS[k], "value") for k in [*suggested, "steps"]],
+                  Input("problem", "value"), State("kappa", "value"), prevent_initial_call=True)
+    def on_problem(problem, kappa):
+        try:
+            d = explorer.defaults(problem, kappa)
+        except (ctl.ControlError, ValueError, TypeError):
+            raise dash.exceptions.PreventUpdate from None
+        return tuple(d[k] for k in [*suggested, "steps"])
+
+    @app.callback(*[Output(f"{CONTROL_IDS[k]}-label", "children") for k in SLIDERS],
+                  *[Output(box, "style") for box in TOGGLED],
+                  *[Input(CONTROL_IDS[k], "value") for k in SLIDERS],
+                  Input("problem", "value"), Input("optimizers", "value"))
+    def on_labels(*args):
+        *values, problem, chosen = args
+        return (*slider_labels(dict(zip(SLIDERS, values, strict=True))), *visibility(problem, chosen))
+
+    inputs = [Input(CONTROL_IDS[k], "value") for k in CONTROL_IDS]
+    figure_outputs = [Output(f"view-{n}", "figure") for n in VIEWS]
+
+    @app.callback(*figure_outputs, Output("message", "children"), Output("message", "style"),
+                  Output("summary", "children"), Output("start-label", "children"),
+                  Output("iterate", "max"), Output("iterate", "value"), Output("iterate-label", "children"),
+                  Output("shown-store", "data"),
+                  *inputs, Input("start-store", "data"), Input("upload-store", "data"),
+                  Input("iterate", "value"), State("iterate", "max"), State("shown-store", "data"))
+    def on_update(*args):
+        *values, start, upload, iterate, previous_max, shown = args
+        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"start": start}
+        return page_outputs(explorer.update(controls, upload, iterate, previous_max, shown))
+
+    return app
+
+
+def page_outputs(result: dict) -> tuple:
+    """:meth:`Explorer.update`'s answer as the values of the page's outputs, in the callback's order.
+
+    When the page already shows the scene, each figure is a :class:`dash.Patch` of the traces the
+    iterate moves and of the layout, so the browser keeps the surface, the contours and the paths
+    and redraws only the markers (and the key of the scene shown stays as it is).
+    """
+    style = {"fontSize": "13px", "marginTop": "12px", **(ERROR_STYLE if result["error"] else NOTE_STYLE)}
+    keep = dash.no_update
+    if result["figures"] is None:
+        return (keep, keep, keep, keep, result["message"], style, keep, keep, keep, keep, keep, keep)
+    if result["changes"] is not None:
+        figures = tuple(_patch(result["changes"][n]) if n in result["changes"] else keep for n in VIEWS)
+        key = keep
+    else:
+        blank = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+        figures = tuple(result["figures"].get(n, blank) for n in VIEWS)
+        key = result["key"]
+    last, selected = result["last"], result["selected"]
+    shown = last if selected is None else selected
+    start = ", ".join(f"{v:.3g}" for v in result["start"])
+    return (*figures, result["message"], style, [html.Li(line) for line in result["summary"]],
+            f"start φ₀ = ({start}); click the contour map to move it", last,
+            last if selected is None else keep, f"iterate t = {shown} of {last}", key)
+
+
+def _patch(change: dict) -> dash.Patch:
+    patch = dash.Patch()
+    for i, trace in enumerate(change["data"], start=change["first"]):
+        patch["data"][i] = trace
+    patch["layout"] = change["layout"]
+    return patch
+
+
+def slider_labels(values: dict) -> tuple[str, ...]:
+    """The value beside each slider's name (in :data:`SLIDERS` order) as the server reads it, or "?"."""
+    readers = {"kappa": ("κ", lambda v: ctl.log_value("κ", v, ctl.LOG_KAPPA)),
+               "gd_lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
+               "lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
+               "beta": ("β", lambda v: ctl.number("β", v, *ctl.BETA)),
+               "adam_lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
+               "adam_beta": ("β", lambda v: ctl.number("β", v, *ctl.BETA)),
+               "gamma": ("γ", ctl.gamma_value),
+               "eps": ("ε", lambda v: ctl.log_value("ε", v, ctl.LOG_EPS))}
+    out = []
+    for key in SLIDERS:
+        symbol, read = readers[key]
+        try:
+            out.append(f"{symbol} = {read(values.get(key)):g}")
+        except ctl.ControlError:
+            out.append(f"{symbol} = ?")
+    return tuple(out)
+
+
+def visibility(problem, chosen) -> tuple[dict, ...]:
+    """Show only what applies: κ for the quadratic, each method's sliders when it is shown, the batch
+    size and the data view for data problems."""
+    chosen = set(chosen) if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen) else set()
+    off = {"display": "none"}
+    data = problem in DATA_PROBLEMS
+    return ({"marginBottom": "10px"} if problem == "quadratic" else off,
+            {} if {"gd", "sgd"} & chosen else off,
+            {} if {"momentum", "nesterov"} & chosen else off,
+            {} if "adam" in chosen else off,
+            NUMBER_BOX if data else {"display": "none"},
+            {"minWidth": "0"} if data else off)
+
+
+def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
+                   previous_max: int | None = None, changed: str = "lr.value",
+                   shown: str | None = None) -> dict:
+    """The JSON body the page POSTs to ``/_dash-update-component`` for a full update.
+
+    ``controls`` maps the keys of :data:`CONTROL_IDS` (plus ``start`` and ``upload``, the stores)
+    to the values the widgets would send; ``shown`` is the key of the scene the page shows (the
+    answer is then a patch when the scene is the same). Benchmarks and tests use it to drive a running server
+    exactly as a browser does.
+    """
+    key = next(k for k in app.callback_map if "view-contour.figure" in k)
+    spec = app.callback_map[key]
+    by_id = {CONTROL_IDS[k]: v for k, v in controls.items() if k in CONTROL_IDS}
+    by_id |= {"start-store": controls.get("start"), "upload-store": controls.get("upload"),
+              "iterate": iterate}
+    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+               for o in key.strip(".").split("...")]
+    return {"output": key, "outputs": outputs,
+            "inputs": [{**i, "value": by_id[i["id"]]} for i in spec["inputs"]],
+            "state": [{**s, "value": {"iterate": previous_max, "shown-store": shown}[s["id"]]}
+                      for s in spec["state"]],
+            "changedPropIds": [changed]}
+
+
+# ---- serving --------------------------------------------------------------------------------------
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
+    """A threaded WSGI server for ``app`` (``port=0`` picks a free one: see ``server.server_port``)."""
+    from werkzeug.serving import make_server as werkzeug_server
+
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host must be a host name or address, got {host!r}")
+    ctl.whole("port", port, 0, 65535)
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):  # werkzeug prints why, then exits: make it one line
+            return werkzeug_server(host, port, app.server, threaded=True)
+    except (SystemExit, OSError) as err:
+        reason = getattr(err, "strerror", None) or next(iter(said.getvalue().splitlines()), "cannot bind")
+        raise ValueError(f"cannot listen on {url(host, port)}: {reason} (try another --port)") from None
+
+
+def url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def run(host: str = "127.0.0.1", port: int = 8050, open_browser: bool = True) -> None:
+    """Serve the explorer until Ctrl+C, on 127.0.0.1 unless ``host`` says otherwise."""
+    server = make_server(create_app(), host, port)
+    address = url(host, server.server_port)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    if host not in LOOPBACK:
+        print(f"warning: serving on {host}: the explorer can be reached from other machines")
+    print(f"descentlab explorer on {address} (Ctrl+C to stop)", flush=True)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, [address]).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    run()

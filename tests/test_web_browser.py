@@ -1,0 +1,240 @@
+"""The explorer in a real browser: the real server on a free loopback port, driven by Chromium.
+
+Needs Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``; Playwright's own
+browser downloads are not used) and the ``playwright`` package. When either is missing the test
+fails and says how to install it: it is never skipped.
+
+Every wait is on a selector or a condition in the page, never a fixed sleep. A screenshot of the
+page is saved in the test's tmp dir (its path is printed; ``pytest -s`` shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from descentlab.web.app import create_app, make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 20_000
+CSV = ("hours,score\n" + "".join(f"{x / 4:.2f},{0.5 + 0.8 * x / 4 + 0.1 * (-1) ** x:.3f}\n"
+                                 for x in range(20))).encode()
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    """The explorer's real server (werkzeug, threaded) on 127.0.0.1 and a free port, in a thread."""
+    server = make_server(create_app(), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser test needs Debian's Chromium "
+                    "(as root: apt-get update && apt-get install -y chromium)", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser test needs Playwright: pip install -e '.[test]' (or pip install "
+                    "playwright); its browsers are not needed, only Debian's chromium", pytrace=False)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1500, "height": 950})
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(server_url)
+    page.wait_for_selector("#view-contour .js-plotly-plot .main-svg")
+    wait_text(page, "#iterate-label", "iterate t = 40 of 40")
+    yield page
+    assert not errors, f"JavaScript errors in the page: {errors}"
+    page.close()
+
+
+def wait_text(page, selector: str, text: str) -> None:
+    """Wait until the element's text contains ``text``."""
+    page.wait_for_function("([sel, text]) => { const e = document.querySelector(sel);"
+                           " return e !== null && e.innerText.includes(text); }", arg=[selector, text])
+
+
+def path(page, graph: str, name: str) -> list[list[float]]:
+    """The (x, y) points of the trace of ``graph`` whose name starts with ``name``, as plotted."""
+    return page.evaluate("""([graph, name]) => {
+        const gd = document.querySelector(`#${graph} .js-plotly-plot`);
+        const t = gd._fullData.find(t => (t.name || '').startsWith(name));
+        return t ? [Array.from(t.x), Array.from(t.y)] : null; }""", [graph, name])
+
+
+def wait_path_change(page, graph: str, name: str, before) -> None:
+    page.wait_for_function("""([graph, name, before]) => {
+        const gd = document.querySelector(`#${graph} .js-plotly-plot`);
+        const t = gd && gd._fullData.find(t => (t.name || '').startsWith(name));
+        return t && JSON.stringify([Array.from(t.x), Array.from(t.y)]) !== before; }""",
+                           arg=[graph, name, json.dumps(before)])
+
+
+def press(page, slider: str, key: str, times: int = 1) -> None:
+    """Move a slider from the keyboard, as a user can (Radix slider thumbs take arrow keys)."""
+    thumb = page.locator(f"#{slider} [role=slider]")
+    thumb.focus()
+    for _ in range(times):
+        thumb.press(key)
+
+
+def test_the_explorer_in_a_browser(page, tmp_path):
+    # the α slider of momentum and Nesterov moves their paths (and the legend reads the new α)
+    before = path(page, "view-contour", "momentum")
+    assert before is not None and len(before[0]) == 41
+    press(page, "lr", "ArrowLeft", 20)  # log10 α from log10 0.05 down by 0.2
+    wait_text(page, "#lr-label", "α = 0.0316")
+    wait_text(page, "#summary", "momentum (α=0.0316, β=0.8)")
+    wait_path_change(page, "view-contour", "momentum", before)
+    assert path(page, "view-contour", "momentum")[0][0] == pytest.approx(1.6)  # same start φ₀
+
+    # switch optimizers: sgd on, adam off; Adam's sliders go away with it
+    page.locator("#optimizers label", has_text="sgd").click()
+    wait_text(page, "#summary", "sgd (α=0.03)")
+    page.locator("#optimizers label", has_text="adam").click()
+    page.wait_for_selector("#adam-rows", state="hidden")
+    page.wait_for_function("() => !document.querySelector('#summary').innerText.includes('adam')")
+    assert path(page, "view-contour", "adam") is None and path(page, "view-contour", "sgd") is not None
+
+    # a click on the contour map moves the start of every path there
+    box = page.locator("#view-contour .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_function("() => !document.querySelector('#start-label').innerText.includes('(1.6, -0.5)')")
+    start = path(page, "view-contour", "nesterov")
+    xr, yr = page.evaluate("""() => {
+        const l = document.querySelector('#view-contour .js-plotly-plot')._fullLayout;
+        return [l.xaxis.range, l.yaxis.range]; }""")
+    assert xr[0] < start[0][0] < xr[1] and yr[0] < start[1][0] < yr[1]
+    assert start[0][0] != pytest.approx(1.6, abs=1e-3)
+    shown = page.inner_text("#start-label")
+    assert f"{start[0][0]:.3g}" in shown and f"{start[1][0]:.3g}" in shown
+
+    # scrub: every view shows the selected iterate; Nesterov's look-ahead point and gradient step
+    press(page, "iterate", "Home")
+    wait_text(page, "#iterate-label", "iterate t = 0 of 40")
+    press(page, "iterate", "ArrowRight", 5)
+    wait_text(page, "#iterate-label", "iterate t = 5 of 40")
+    for graph in ("view-data", "view-surface", "view-contour"):
+        page.wait_for_function("""(graph) => document.querySelector(`#${graph} .js-plotly-plot`)
+                                  ._fullLayout.title.text.includes('t = 5')""", arg=graph)
+    look = path(page, "view-contour", "look-ahead point")
+    assert look is not None and len(look[0]) == 1
+    grad = path(page, "view-contour", "gradient step")
+    assert grad is not None and len(grad[0]) >= 2
+    wait_text(page, "#summary", "nesterov (α=0.0316, β=0.8): t = 5")
+
+    # hovering the selected iterate shows its step, φ, loss and gradient
+    nesterov = path(page, "view-contour", "nesterov")
+    x, y = page.evaluate("""([x, y]) => { const gd = document.querySelector('#view-contour .js-plotly-plot');
+        const l = gd._fullLayout; const r = gd.getBoundingClientRect();
+        return [r.left + l.margin.l + l.xaxis.l2p(x), r.top + l.margin.t + l.yaxis.l2p(y)]; }""",
+                         [nesterov[0][5], nesterov[1][5]])
+    page.mouse.move(x, y)
+    page.wait_for_selector("#view-contour .hoverlayer .hovertext")
+    hover = page.text_content("#view-contour .hoverlayer")
+    assert re.search(r"step t = \d+", hover) and re.search(r"gradient used by step t[^:]*: \(", hover), hover
+    assert re.search(r"L\[φ\W*t\W*\] = \d", hover) and re.search(r"φ\W*0\W* = -?\d", hover), hover
+    shot = tmp_path / "explorer-line-fit.png"
+    page.screenshot(path=str(shot))
+    print(f"\nscreenshot: {shot}")
+
+    # upload a CSV: the problem becomes a line fit to it, the data view shows its 20 points
+    page.set_input_files("#upload input[type=file]",
+                         files=[{"name": "hours.csv", "mimeType": "text/csv", "buffer": CSV}])
+    wait_text(page, "#upload-message", "hours.csv: 20 rows, x = hours, y = score")
+    wait_text(page, "#problem", "line fit to an uploaded CSV")
+    page.wait_for_function("""() => { const gd = document.querySelector('#view-data .js-plotly-plot');
+        return gd && gd._fullData.some(t => t.x && t.x.length === 20); }""")
+    wait_text(page, "#start-label", "(1.6, -0.5)")  # new data: back to the suggested start
+
+    # a malformed CSV: one clear line in red, and the page keeps the data it had
+    page.set_input_files("#upload input[type=file]",
+                         files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x,y\n1,2\n3,abc\n"}])
+    wait_text(page, "#upload-message", "bad.csv row 3, column 'y': 'abc' is not a number")
+    color = page.eval_on_selector("#upload-message", "e => getComputedStyle(e).color")
+    assert color == "rgb(176, 0, 32)"
+    page.locator("#steps").fill("41")  # the app still answers, on the good data
+    wait_text(page, "#iterate-label", "of 41")
+    assert page.locator("#view-data .js-plotly-plot").is_visible()
+    shot = tmp_path / "explorer-upload.png"
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+
+
+def test_bad_values_from_the_page_show_a_message_and_the_page_recovers(page):
+    batch = page.locator("#batch-size")
+    batch.fill("13")  # the built-in line fit has 12 examples: the library's own check answers
+    wait_text(page, "#message", "batch_size must be an integer in 1..12, got 13")
+    assert page.eval_on_selector("#message", "e => getComputedStyle(e).color") == "rgb(176, 0, 32)"
+    assert page.locator("#view-contour .js-plotly-plot").is_visible()  # the last good views stay
+    batch.fill("4")
+    wait_text(page, "#summary", "momentum (α=0.05, β=0.8): t = 40")
+    page.wait_for_function("() => document.querySelector('#message').innerText.trim() === ''")
+
+
+def test_surfaces_have_no_data_view_and_the_quadratic_has_a_kappa_slider(page):
+    page.locator("#problem").click()
+    page.get_by_role("option", name="quadratic bowl (κ slider)").click()
+    wait_text(page, "#problem", "quadratic bowl")
+    page.wait_for_selector("#data-box", state="hidden")
+    page.wait_for_selector("#kappa-label-row", state="visible")
+    wait_text(page, "#summary", "nesterov (α=0.1, β=0.9)")  # the quadratic's suggestion, α = 1/κ
+    before = page.inner_text("#summary")
+    press(page, "kappa", "End")  # κ = 1000: the same α now overshoots along the steep axis
+    wait_text(page, "#kappa-label", "κ = 1000")
+    page.wait_for_function("(before) => document.querySelector('#summary').innerText !== before", arg=before)
+
+
+def test_the_exported_page_works_offline(browser, tmp_path):
+    """descentlab html's file, opened with networking off: the plots render and the slider moves
+    the selected iterate (the figure's frames are played by plotly.js, nothing else)."""
+    from descentlab.cli import main
+
+    out = tmp_path / "explore.html"
+    assert main(["html", "--optimizers", "momentum,nesterov", "--steps", "30", "-o", str(out)]) == 0
+    context = browser.new_context(offline=True, viewport={"width": 1400, "height": 1250})
+    requests: list[str] = []
+    def refuse(route) -> None:
+        requests.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^https?://"), refuse)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(out.as_uri())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .contour, .js-plotly-plot"
+                           " .scatterlayer .trace').length > 3")
+    current = "() => document.querySelector('.slider-group > .slider-label').textContent"  # t = …
+    first = page.evaluate(current)
+    rail = page.locator(".slider-container .slider-rail-rect").bounding_box()
+    page.mouse.click(rail["x"] + rail["width"] * 0.5, rail["y"] + rail["height"] / 2)
+    page.wait_for_function(f"(before) => ({current})() !== before", arg=first)
+    moved = page.evaluate(current)
+    assert re.search(r"\d+", moved) and moved != first
+    page.screenshot(path=str(tmp_path / "explore-offline.png"))
+    assert requests == [] and errors == []
+    context.close()
