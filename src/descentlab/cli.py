@@ -23,7 +23,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from descentlab import optimizers, validation
+from descentlab import optimizers, problems, validation
 from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
 from descentlab.problems import NAMES as PROBLEM_NAMES
 
@@ -176,23 +176,6 @@ def _two_params(problem, command: str) -> None:
         raise UsageError(f"{command} draws 2-parameter problems; {problem.name!r} has {problem.n_params}")
 
 
-def _drawable(problem, trajs, keep: str | None, command: str):
-    """(problem, runs, full iterates) to draw: the problem itself, or a 2-D slice through the first
-    run's final point when it has more than two parameters (or --slice asks for one)."""
-    if keep is None and problem.n_params == 2:
-        return problem, trajs, None
-    if problem.n_params < 2:
-        raise UsageError(f"{command} draws two parameters; {problem.name!r} has {problem.n_params}")
-    from descentlab.problems import slice_problem, slice_trajectory
-
-    names = [k.strip() for k in (keep or ",".join(problem.param_names[:2])).split(",")]
-    if len(names) != 2:
-        raise UsageError(f"--slice takes two parameter names, e.g. {','.join(problem.param_names[:2])}; "
-                         f"got {keep!r}")
-    sliced = slice_problem(problem, names, at=trajs[0].final)
-    return sliced, [slice_trajectory(t, names) for t in trajs], [t.params for t in trajs]
-
-
 @app.command(help=(
     "Draw the book's Figure 6.1: (a) the data, (b) the 3-D loss surface with the path, (c) the contour "
     "map with the iterates numbered 0, 1, 2, …, (d) the data with the model line of every iterate. "
@@ -218,7 +201,7 @@ def figure(
     log = _levels(levels)
     validation.integer("--labels", labels, 2)
     prob, (traj,) = _single(locals(), optimizer).run()
-    view, (shown,), full = _drawable(prob, [traj], slice_, "figure")
+    view, (shown,), full = problems.drawable(prob, [traj], slice_)
     fig = plot.figure_6_1(view, shown, log_levels=log, resolution=resolution, max_labels=labels,
                           full_params=None if full is None else full[0])
     plot.save(fig, output)
@@ -280,7 +263,7 @@ def compare(
     _check_suffix(output, plot.FORMATS)
     log = _levels(levels)
     prob, trajs = cfg.run()
-    view, shown, full = _drawable(prob, trajs, slice_, "compare")
+    view, shown, full = problems.drawable(prob, trajs, slice_)
     plot.save(plot.compare(view, shown, log_levels=log, resolution=resolution, lookahead=trace,
                            full_params=full), output)
     typer.echo(_summary(prob, trajs))
@@ -362,7 +345,7 @@ def animate(
     inches = _inches(size, validation.integer("--dpi", dpi, 20, 300))
     cfg = _multi(locals(), optimizers_, "momentum,nesterov", config, sets)
     prob, trajs = cfg.run()
-    view, shown, full = _drawable(prob, trajs, slice_, "animate")
+    view, shown, full = problems.drawable(prob, trajs, slice_)
     plot.animate(view, shown, output, fps=fps, frames=frames, size=inches, dpi=dpi,
                  progress=progress_bar(None, f"rendering {output.name}"), full_params=full)
     typer.echo(_summary(prob, trajs))
@@ -428,7 +411,7 @@ def html(
     log = _levels(levels)
     validation.integer("--frames", frames, 2)
     prob, trajs = cfg.run()
-    view, shown, full = _drawable(prob, trajs, slice_, "html")
+    view, shown, full = problems.drawable(prob, trajs, slice_)
     write_html(view, shown, output, title=title, resolution=resolution, log_levels=log,
                full_params=full, max_frames=frames)
     typer.echo(_summary(prob, trajs))
@@ -480,7 +463,7 @@ def rates(
                                                    "(.png, .svg, .pdf).")] = None,
 ) -> None:
     """Optimal hyper-parameters and rates on a quadratic, checked against real runs."""
-    from descentlab import plot, problems, theory
+    from descentlab import plot, theory
     from descentlab.run import run
 
     if plot_path is not None:
@@ -488,24 +471,19 @@ def rates(
     validation.integer("--steps", steps, 2)
     problem = problems.quadratic(kappa=kappa, mu=mu)
     mu_, big = theory.eigenvalue_range(problem)
-    tunings = [theory.optimal(m, mu_, big) for m in theory.METHODS]
-    tunings.insert(2, dataclasses.replace(theory.standard_nesterov(mu_, big), method="nesterov"))
+    tunings = theory.reference_tunings(mu_, big)
     rows = [["method", "α (book)", "β", "PyTorch lr = α(1−β)", "ρ predicted", "ρ observed", "steps per 10⁶×"]]
-    labels = ["gd (α = 2/(L+μ))", "momentum (optimal)", "nesterov (step 1/L)", "nesterov (optimal)"]
-    trajs = []
-    for label, t in zip(labels, tunings, strict=True):
-        hyper = {"lr": t.alpha} | ({} if t.method == "gd" else {"beta": t.beta})
-        traj = run(optimizers.make(t.method, **hyper), problem, steps=steps)
-        trajs.append(traj)
+    trajs = {label: run(t.optimizer(), problem, steps=steps) for label, t in tunings.items()}
+    for label, t in tunings.items():
         rows.append([label, f"{t.alpha:.6g}", f"{t.beta:.6g}", f"{t.alpha * (1 - t.beta):.6g}",
-                     f"{t.rho:.6f}", f"{theory.observed_rate(problem, traj):.6f}", str(t.iterations)])
+                     f"{t.rho:.6f}", f"{theory.observed_rate(problem, trajs[label]):.6f}", str(t.iterations)])
     typer.echo(f"quadratic with μ = {mu_:g}, L = {big:g}, κ = {big / mu_:g}")
     typer.echo(_columns(rows))
     typer.echo("anchors: gd (κ−1)/(κ+1), heavy ball (√κ−1)/(√κ+1), Nesterov with step 1/L 1 − 1/√κ, "
                "optimal Nesterov 1 − 2/√(3κ+1)")
     if plot_path is not None:
-        keep = [0, 1, 3]  # gd, momentum, the optimal Nesterov
-        plot.save(plot.rates(problem, [trajs[i] for i in keep], [tunings[i] for i in keep]), plot_path)
+        shown = [label for label in tunings if label != "nesterov (step 1/L)"]  # the optimal ones
+        plot.save(plot.rates(problem, [trajs[k] for k in shown], [tunings[k] for k in shown]), plot_path)
         typer.echo(f"wrote {plot_path}")
 
 

@@ -133,6 +133,13 @@ class Tuning:
         """Steps to reduce the error a million-fold (see :func:`iterations_to_reduce`)."""
         return iterations_to_reduce(self.rho)
 
+    def optimizer(self):
+        """The :mod:`descentlab.optimizers` update rule with these hyper-parameters."""
+        from descentlab import optimizers
+
+        momentum = {} if self.method == "gd" else {"beta": self.beta}
+        return optimizers.make(self.method, lr=self.alpha, **momentum)
+
 
 def optimal(method: str, mu: float, L: float) -> Tuning:
     """The best constant hyper-parameters on a quadratic with eigenvalues in [μ, L]."""
@@ -157,6 +164,13 @@ def standard_nesterov(mu: float, L: float) -> Tuning:
     beta = (root - 1.0) / (root + 1.0)
     alpha = float(book_alpha(1.0 / L, beta))
     return Tuning("nesterov", alpha, beta, float(rate("nesterov", alpha, beta, mu, L)))
+
+
+def reference_tunings(mu: float, L: float) -> dict[str, Tuning]:
+    """The tunings the anchors are about, by label: optimal gradient descent and heavy ball, the
+    usual Nesterov (step 1/L) and the optimal Nesterov."""
+    return {"gd (α = 2/(L+μ))": optimal("gd", mu, L), "momentum (optimal)": optimal("momentum", mu, L),
+            "nesterov (step 1/L)": standard_nesterov(mu, L), "nesterov (optimal)": optimal("nesterov", mu, L)}
 
 
 def iterations_to_reduce(rho: float, factor: float = 1e6) -> int:

@@ -38,6 +38,7 @@ def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | N
         panels.model_lines(sc, fig.add_subplot(grid[1, 1]))
     else:
         fig = Figure(figsize=(17, 5.4), layout="constrained")
+        fig.get_layout_engine().set(wspace=0.08)  # room for the 3-D panel's z label, which layout ignores
         grid = fig.add_gridspec(1, 3)
         ax = panels.surface(sc, fig.add_subplot(grid[0, 0], projection="3d"))
         ax.set_title("(a) loss surface")

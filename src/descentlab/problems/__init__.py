@@ -21,6 +21,7 @@ from descentlab.problems.custom import (
     FunctionProblem,
     Slice,
     default_start,
+    drawable,
     from_expression,
     from_function,
     from_model,
@@ -60,7 +61,7 @@ def by_name(name: str, **options) -> Problem:
 __all__ = [
     "NAMES", "DataFit", "DataSlice", "ExpressionError", "ExpressionModel", "ExpressionSurface",
     "FunctionModel", "FunctionProblem", "Gabor", "LinearRegression", "Problem", "Quadratic", "Slice",
-    "Suggested", "Surface", "beale", "by_name", "default_start", "expression", "from_expression",
+    "Suggested", "Surface", "beale", "by_name", "default_start", "drawable", "expression", "from_expression",
     "from_function", "from_model", "gabor", "himmelblau", "linear_regression", "quadratic", "rosenbrock",
     "slice_problem", "slice_trajectory", "suggest",
 ]

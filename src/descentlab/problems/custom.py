@@ -1024,9 +1024,29 @@ def slice_trajectory(trajectory, keep: Sequence[str | int] | str):
         momentum=cut(trajectory.momentum), second_moment=cut(trajectory.second_moment))
 
 
+
+def drawable(problem: Problem, trajectories: Sequence, keep: Sequence[str | int] | str | None = None):
+    """What a 2-D view draws: ``(problem, trajectories, full_params)``.
+
+    A two-parameter problem with no ``keep`` is drawn as it is (``full_params`` None). Otherwise
+    the view is the slice through the first run's final point in the two parameters ``keep``
+    (default: the first two), the runs are cut to them, and ``full_params`` holds each run's
+    iterates in all parameters (figures use them for the model lines).
+    """
+    if keep is None and problem.n_params == 2:
+        return problem, list(trajectories), None
+    if problem.n_params < 2:
+        raise ValueError(f"a 2-D view needs two parameters; {problem.name!r} has {problem.n_params}")
+    names = _indices(tuple(problem.param_names), keep if keep is not None else problem.param_names[:2])
+    if len(names) != 2:
+        raise ValueError(f"a slice keeps two parameters, e.g. {','.join(problem.param_names[:2])}; "
+                         f"got {keep!r}")
+    view = slice_problem(problem, names, at=trajectories[0].final)
+    return view, [slice_trajectory(t, names) for t in trajectories], [t.params for t in trajectories]
+
 __all__ = [
     "CONSTANTS", "DEFAULT_BETA", "DEFAULT_STEPS", "FUNCTIONS", "GRADIENT_METHODS", "DataSlice",
     "ExpressionError", "ExpressionModel", "ExpressionSurface", "FunctionModel", "FunctionProblem", "Slice",
-    "default_start", "from_expression", "from_function", "from_model", "hessian", "slice_problem",
+    "default_start", "drawable", "from_expression", "from_function", "from_model", "hessian", "slice_problem",
     "slice_trajectory", "suggest",
 ]
