@@ -24,9 +24,8 @@ import time
 import numpy as np
 
 import descentlab as dl
-from descentlab import sweep_kernel
-from descentlab.run import DIVERGENCE_FACTOR
-from descentlab.sweep import parse_range, sweep
+from descentlab.divergence import FACTOR as DIVERGENCE_FACTOR
+from descentlab.sweep import compiled_available, parse_range, sweep
 
 
 def grid(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     t_ours, result = ours(problem, lrs, betas, args.steps)
     t_numpy, plain = ours(problem, lrs, betas, args.steps, engine="numpy")
     bound = DIVERGENCE_FACTOR * max(1.0, float(problem.loss(problem.suggested.start)))
-    kernel = "numba kernel" if sweep_kernel.available() else "numpy, numba not installed"
+    kernel = "numba kernel" if compiled_available() else "numpy, numba not installed"
     print(f"(a) descentlab : {t_ours:8.3f} s   {work / t_ours:10.3g} config-steps/s ({kernel})")
     print(f"    numpy path : {t_numpy:8.3f} s   {work / t_numpy:10.3g} config-steps/s (engine='numpy')")
     agree("numpy path", plain.final_loss.ravel(), plain.steps_to_tol.ravel(), plain.diverged_at.ravel(),

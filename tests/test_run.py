@@ -12,7 +12,7 @@ import pytest
 import descentlab as dl
 from descentlab import datasets, optimizers, problems
 from descentlab.files import write_atomic
-from descentlab.run import DIVERGENCE_FACTOR
+from descentlab.divergence import FACTOR as DIVERGENCE_FACTOR
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import descentlab as dl
-from descentlab.tune import SPACES, sample_space, tune
+from descentlab.tune import sample_space, space, tune
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_every_optimizer_gets_the_same_protocol(tuned):
         starts = [t.params[0] for t in r.runs]
         np.testing.assert_array_equal(starts, [t.params[0] for t in tuned.results[0].runs])  # same seeds
         for k, v in r.hyperparams.items():
-            lo, hi, _ = SPACES[r.method][k]
+            lo, hi, _ = space(r.method)[k]
             assert lo <= v <= hi
     text = tuned.protocol()
     assert "16 trials of 120 steps" in text and "seeds [0, 1, 2]" in text

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 from descentlab import datasets, optimizers, problems
-from descentlab.run import draw_batches, run, run_many
+from descentlab.runner import draw_batches, run, run_many
 from descentlab.trajectory import Trajectory
 
 __version__ = "0.1.0"

@@ -464,7 +464,7 @@ def rates(
 ) -> None:
     """Optimal hyper-parameters and rates on a quadratic, checked against real runs."""
     from descentlab import plot, theory
-    from descentlab.run import run
+    from descentlab.runner import run
 
     if plot_path is not None:
         _check_suffix(plot_path, plot.FORMATS, "--plot")

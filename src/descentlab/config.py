@@ -25,6 +25,7 @@ from pathlib import Path
 
 from descentlab import optimizers as optim
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems import NAMES as PROBLEM_NAMES
 from descentlab.problems.base import Problem
 from descentlab.trajectory import Trajectory
@@ -36,7 +37,7 @@ TOP_KEYS = ("problem", "loss", "model", "params", "data", "x", "y", "kappa", "an
             "batch_size", "seed", "optimizers")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration that cannot be used; the message names the key and what is allowed."""
 
 
@@ -113,18 +114,22 @@ class Config:
             raise ConfigError("no optimizers: give at least one")
         specs = []
         for spec in self.optimizers:
-            takes = optim.hyperparameter_names(spec.method)
-            unknown = [k for k in spec.hyperparams if k not in takes]
-            if unknown:
-                raise ConfigError(f"{spec.name} ({spec.method}) has no hyper-parameter {unknown[0]!r}; "
-                                  f"it takes {', '.join(takes)}")
-            hyper = {"lr": problem.suggested.lr_for(spec.method)} | optim.defaults(spec.method)
-            if spec.method in ("momentum", "nesterov"):
-                hyper["beta"] = problem.suggested.beta
+            method = optim.get(spec.method)
+            hyper = {}
+            for h in method.hypers:
+                if h.name in spec.hyperparams:
+                    continue
+                suggested = problem.suggested.value(h.suggest) if h.suggest else None
+                hyper[h.name] = h.default if suggested is None else suggested
+            for key in spec.hyperparams:
+                if key not in method.hyper_names:
+                    raise ConfigError(f"{spec.name} ({spec.method}) has no hyper-parameter {key!r}; "
+                                      f"it takes {', '.join(method.hyper_names)}")
             specs.append(OptimizerSpec(spec.name, spec.method, hyper | spec.hyperparams))
         start = problem.suggested.start if self.start is None else self.start
         batch = self.batch_size
-        if batch is None and problem.n_examples is not None and any(s.method == "sgd" for s in specs):
+        if batch is None and problem.n_examples is not None and any(optim.get(s.method).stochastic
+                                                                    for s in specs):
             batch = min(SGD_BATCH, problem.n_examples)
         return dataclasses.replace(
             self, optimizers=tuple(specs),
@@ -133,7 +138,7 @@ class Config:
 
     def run(self) -> tuple[Problem, list[Trajectory]]:
         """Build the problem and run every optimizer from the same start on the same batches."""
-        from descentlab.run import run_many
+        from descentlab.runner import run_many
 
         problem = self.build_problem()
         full = self.resolved(problem)
@@ -152,11 +157,12 @@ class Config:
         names = [s.name for s in self.optimizers]
         if name not in names:
             raise ConfigError(f"--set {target}: {name!r} is not among the optimizers ({', '.join(names)})")
+        spec = next(s for s in self.optimizers if s.name == name)
         try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"--set {target}: {value.strip()!r} is not a number") from None
-        specs = tuple(dataclasses.replace(s, hyperparams={**s.hyperparams, key.strip(): number})
+            parsed = optim.get(spec.method).hyper(key.strip()).parse(value)
+        except InputError as err:
+            raise ConfigError(f"--set {target}: {err}") from None
+        specs = tuple(dataclasses.replace(s, hyperparams={**s.hyperparams, key.strip(): parsed})
                       if s.name == name else s for s in self.optimizers)
         return dataclasses.replace(self, optimizers=specs)
 
@@ -231,16 +237,24 @@ def _spec(name: str, table: object, source: str) -> OptimizerSpec:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: optimizers.{name} must be a table of hyper-parameters")
     method = table.get("method", name)
-    if method not in optim.OPTIMIZERS:
+    if not isinstance(method, str) or method not in optim.names():
         raise ConfigError(f"{source}: optimizers.{name}: unknown method {method!r}; "
-                          f"choose one of {', '.join(optim.OPTIMIZERS)} (or set method = ...)")
+                          f"choose one of {', '.join(optim.names())} (or set method = ...)")
+    spec = optim.get(method)
     hyper = {}
     for key, value in table.items():
         if key == "method":
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: optimizers.{name}.{key} = {value!r} is not a number")
-        hyper[key] = float(value)
+        if key not in spec.hyper_names:
+            raise ConfigError(f"{source}: optimizers.{name}: {method} has no hyper-parameter {key!r}; "
+                              f"it takes {', '.join(spec.hyper_names)}")
+        h = spec.hyper(key)
+        if h.kind == "real" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        try:
+            hyper[key] = h.check(value)
+        except InputError as err:
+            raise ConfigError(f"{source}: optimizers.{name}.{key}: {err}") from None
     return OptimizerSpec(name, method, hyper)
 
 
@@ -260,8 +274,8 @@ def parse_optimizer_list(text: str) -> tuple[OptimizerSpec, ...]:
     if not names:
         raise ConfigError(f"--optimizers expects a comma-separated list, got {text!r}")
     for n in names:
-        if n not in optim.OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {n!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+        if n not in optim.names():
+            raise ConfigError(f"unknown optimizer {n!r}; choose from {', '.join(optim.names())}")
     if len(set(names)) != len(names):
         raise ConfigError(f"--optimizers lists one more than once: {text!r} (use a config file with "
                           "method = ... to compare two settings of one method)")

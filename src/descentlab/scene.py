@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import DataFit
 from descentlab.trajectory import Trajectory
@@ -247,9 +248,16 @@ class LookaheadStep:
 
 
 def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> LookaheadStep:
-    """The geometry of step ``step`` of a momentum or Nesterov trajectory under both rules."""
-    if trajectory.momentum is None or "beta" not in trajectory.hyperparams:
-        raise ValueError(f"the look-ahead view needs a momentum or nesterov run, got {trajectory.optimizer}")
+    """The geometry of step ``step`` of a run of a look-ahead method (Nesterov, eq. 6.12) under its
+    own rule and under momentum's (eq. 6.11), from the same φ_t and m_t."""
+    from descentlab import optimizers
+
+    known = optimizers.methods().get(trajectory.optimizer)
+    if known is None or not known.lookahead or trajectory.momentum is None \
+            or not {"lr", "beta"} <= set(trajectory.hyperparams):
+        takes = ", ".join(n for n, m in optimizers.methods().items() if m.lookahead)
+        raise InputError(f"the look-ahead view explains methods that take their gradient ahead of φ_t "
+                         f"({takes}); {trajectory.optimizer} does not")
     t = validation.integer("step", step, 0, max(trajectory.steps - 1, 0))
     if trajectory.steps == 0:
         raise ValueError("the trajectory has no steps to show")

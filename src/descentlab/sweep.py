@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from descentlab import divergence, theory, validation
 from descentlab import optimizers as optim
-from descentlab import sweep_kernel, theory, validation
+from descentlab.errors import InputError
+from descentlab.optimizers.registry import buffers
 from descentlab.problems.base import Problem
-from descentlab.run import DIVERGENCE_FACTOR, draw_batches
+from descentlab.runner import draw_batches, probe
 
 MAX_CONFIGS = 20_000_000
 """Larger grids are refused: their results alone would not fit comfortably in memory."""
 CHUNK = 1 << 16
 COMPACT_EVERY = 8
-LINEAR = ("gd", "sgd", "momentum", "nesterov")
 
 
 def parse_range(text: str) -> np.ndarray:
@@ -140,15 +141,15 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
             needs ``descentlab[fast]``) or "auto" (numba where it applies and is installed).
         progress: ``progress(done, total)`` after each chunk.
     """
-    if method not in optim.OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {method!r}; choose one of {', '.join(optim.OPTIMIZERS)}")
-    takes = optim.hyperparameter_names(method)
+    spec = optim.get(method)
     fixed = dict(fixed or {})
     for name in [*grid, *fixed]:
-        if name not in takes:
-            raise ValueError(f"{method} has no hyper-parameter {name!r}; it takes {', '.join(takes)}")
-    if "lr" not in grid and "lr" not in fixed:
-        raise ValueError("give lr (α) in the grid or as fixed")
+        spec.hyper(name)
+    for h in spec.hypers:
+        if h.name not in grid and h.name not in fixed and h.default is None:
+            raise InputError(f"give {h.label} in the grid or as fixed")
+    if batch_size is not None and spec.full_batch:
+        raise InputError(f"{method} takes its gradient on all the data; use sgd for minibatches")
     axes = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in grid.items()}
     for k, v in axes.items():
         if v.size == 0:
@@ -170,11 +171,10 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         gib = n_configs * 3 * 8 / 2**30
         raise ValueError(f"{n_configs:,} configurations is too many (results alone ≈ {gib:.1f} GiB; "
                          f"at most {MAX_CONFIGS:,}): use fewer points or seeds")
-    hyper = dict(zip(axes, columns, strict=True))
-    for k, v in fixed.items():
-        hyper[k] = np.full(len(columns[0]) if columns else 1, float(v))
+    hyper: dict = dict(zip(axes, columns, strict=True))
+    hyper.update({k: spec.hyper(k).check(v) for k, v in fixed.items()})
     # validate every value once, through the optimizer's own checks
-    optim.make(method, **{k: v[:, None] for k, v in hyper.items()})
+    spec.build(**{k: v[:, None] if isinstance(v, np.ndarray) else v for k, v in hyper.items()})
 
     phi0 = validation.point("start", problem.suggested.start if start is None else start, problem.n_params)
     with np.errstate(all="ignore"):
@@ -182,12 +182,12 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     floor = problem.min_loss
     gap0 = loss0 - (floor or 0.0)
     tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
-    bound = DIVERGENCE_FACTOR * max(1.0, abs(loss0))
+    bound = divergence.bound(loss0)
     if engine not in ("auto", "numpy", "numba"):
         raise ValueError(f"engine must be auto, numpy or numba, got {engine!r}")
     runner = _Engine(problem, method, phi0, steps, tol, floor, bound)
-    compiled = engine != "numpy" and sweep_kernel.available() and runner.quadratic is not None \
-        and batch_size is None
+    compiled = engine != "numpy" and runner.quadratic is not None and batch_size is None \
+        and compiled_available()
     if engine == "numba" and not compiled:
         raise ValueError("the numba engine needs numba (pip install 'descentlab[fast]') and a linear method "
                          "on a quadratic problem with all the data")
@@ -202,7 +202,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
                 raise ValueError(f"problem {problem.name!r} has no data, so batch_size must be None")
             plan = draw_batches(problem.n_examples, batch_size, steps, seed)
         for lo in range(0, total, chunk):
-            part = {k: v[lo:lo + chunk] for k, v in hyper.items()}
+            part = {k: v[lo:lo + chunk] if isinstance(v, np.ndarray) else v for k, v in hyper.items()}
             final, reached, diverged = runner.run_compiled(part) if compiled else runner.run(part, plan)
             out["final"][lo:lo + chunk, s] = final
             out["tol"][lo:lo + chunk, s] = reached
@@ -223,21 +223,26 @@ class _Engine:
     def __init__(self, problem: Problem, method: str, phi0: np.ndarray, steps: int, tol: float,
                  floor: float | None, bound: float):
         self.problem, self.method, self.phi0, self.steps = problem, method, phi0, steps
+        self.spec = optim.get(method)
         self.tol, self.floor, self.bound = tol, floor or 0.0, bound
         self.quadratic = None
-        hessian = getattr(problem, "hessian", None)
-        if method in LINEAR and isinstance(hessian, np.ndarray) and len(problem.minima):
+        hessian = problem.constant_hessian
+        if self.spec.linear is not None and hessian is not None and len(problem.minima):
             lam, vectors = np.linalg.eigh(hessian)
             self.quadratic = (lam, vectors, problem.minima[0])
 
-    def run(self, hyper: dict[str, np.ndarray], plan: list[np.ndarray] | None):
-        n = len(next(iter(hyper.values())))
+    def _build(self, hyper: dict, rows: np.ndarray | None = None):
+        """The optimizer over the configurations ``rows`` (all when None), hyper-parameters as columns."""
+        return self.spec.build(**{k: (v if rows is None else v[rows])[:, None]
+                                  if isinstance(v, np.ndarray) else v for k, v in hyper.items()})
+
+    def run(self, hyper: dict, plan: list[np.ndarray] | None):
+        n = max((len(v) for v in hyper.values() if isinstance(v, np.ndarray)), default=1)
         final = np.full(n, np.nan)
         reached = np.full(n, -1.0)
         diverged = np.full(n, -1.0)
         idx = np.arange(n)
-        hyp = {k: v[:, None] for k, v in hyper.items()}
-        opt = optim.make(self.method, **hyp)
+        opt = self._build(hyper)
         state = opt.init(np.broadcast_to(self.phi0, (n, len(self.phi0))))
         jump = self.quadratic is not None and plan is None
         stable = self._stable(hyper) if jump else None
@@ -248,13 +253,14 @@ class _Engine:
             if self.steps == 0:
                 final[:] = gap + self.floor
             for t in range(self.steps):
-                state = opt.step(state, self.problem.grad, None if plan is None else plan[t])
+                batch = None if plan is None else plan[t]
+                grad = self.problem.grad(opt.gradient_point(state), batch)
+                if self.spec.needs_loss:
+                    state = opt.update(state, grad, probe(self.problem, batch))
+                else:
+                    state = opt.update(state, grad)
                 loss = self.problem.loss(state.params)
-                # a non-finite φ, m or gradient shows in L[φ_{t+1}]; only Adam's v can overflow alone
-                bad = ~(loss <= self.bound)
-                if state.second_moment is not None:
-                    bad |= ~np.isfinite(state.second_moment.sum(axis=1))
-                bad &= alive
+                bad = divergence.diverged(loss, self.bound, buffers(state).values()) & alive
                 diverged[idx[bad]] = t + 1
                 alive &= ~bad
                 newly = alive & (loss - self.floor <= self.tol) & (reached[idx] < 0)
@@ -271,39 +277,52 @@ class _Engine:
                     idx = idx[alive]
                     if idx.size == 0:
                         break
-                    state = type(state)(*(a[alive] if isinstance(a, np.ndarray) and a.ndim == 2 else a
+                    state = type(state)(*(a[alive] if isinstance(a, np.ndarray) and a.ndim >= 1 else a
                                           for a in state))
-                    opt = optim.make(self.method, **{k: v[idx][:, None] for k, v in hyper.items()})
+                    opt = self._build(hyper, idx)
                     alive = np.ones(idx.size, dtype=bool)
         return final, reached, diverged
 
-    def run_compiled(self, hyper: dict[str, np.ndarray]):
+    def _matrices(self, hyper: dict, rows=slice(None)) -> np.ndarray:
+        """The iteration matrices, shape (configurations, eigen-directions, 2, 2), from the registry."""
+        lam = self.quadratic[0]
+        n = max((len(v) for v in hyper.values() if isinstance(v, np.ndarray)), default=1)
+        cols = {k: (v if isinstance(v, np.ndarray) else np.full(n, v))[rows][:, None]
+                for k, v in hyper.items()}
+        return self.spec.linear.matrix(cols, lam[None, :])
+
+    def run_compiled(self, hyper: dict):
         """The same as :meth:`run`, by the numba kernel (quadratic, linear method, full batch)."""
+        from descentlab import sweep_kernel
+
         lam, vectors, centre = self.quadratic
-        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))
-        return sweep_kernel.run_quadratic(self.method, hyper["lr"], beta, lam, (self.phi0 - centre) @ vectors,
+        return sweep_kernel.run_quadratic(self._matrices(hyper), lam, (self.phi0 - centre) @ vectors,
                                           self.steps, self.tol, self.floor, self.bound, self._stable(hyper))
 
-    def _stable(self, hyper: dict[str, np.ndarray]) -> np.ndarray:
-        lam = self.quadratic[0]
-        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))
-        method = "gd" if self.method == "sgd" else self.method
-        return theory.rate(method, hyper["lr"], beta, lam[0], lam[-1]) < 1.0
+    def _stable(self, hyper: dict) -> np.ndarray:
+        m = self._matrices(hyper)
+        return np.max(theory.matrix_radius(m), axis=1) < 1.0
 
     def _jump(self, state, idx, rows, hyper, remaining: int) -> np.ndarray:
         """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""
         lam, vectors, centre = self.quadratic
-        method = "gd" if self.method == "sgd" else self.method
-        alpha = hyper["lr"][idx[rows]]
-        beta = hyper.get("beta", np.zeros_like(hyper["lr"]))[idx[rows]]
         e = (state.params[rows] - centre) @ vectors
-        m = state.momentum[rows] @ vectors if state.momentum is not None else np.zeros_like(e)
-        out = np.zeros(len(alpha))
+        has_m = getattr(state, "momentum", None) is not None
+        m = state.momentum[rows] @ vectors if has_m else np.zeros_like(e)
+        matrices = self._matrices(hyper, idx[rows])
+        out = np.zeros(len(e))
         for k in range(len(lam)):
-            power = _matrix_power(theory.iteration_matrix(method, alpha, beta, lam[k]), remaining)
+            power = _matrix_power(matrices[:, k], remaining)
             e_end = power[:, 0, 0] * e[:, k] + power[:, 0, 1] * m[:, k]
             out += 0.5 * lam[k] * e_end * e_end
         return self.floor + out
+
+
+def compiled_available() -> bool:
+    """numba is importable (checked without importing it: only a compiled sweep pays for it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 def _matrix_power(m: np.ndarray, n: int) -> np.ndarray:

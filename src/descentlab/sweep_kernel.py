@@ -1,42 +1,29 @@
 """An optional compiled path for sweeps on quadratics (``pip install 'descentlab[fast]'``, numba).
 
-On a problem with a constant Hessian H = V·diag(λ)·Vᵀ and all the data at every step, gradient
-descent, momentum (eq. 6.11) and Nesterov (eq. 6.12) act on each eigen-direction separately:
-with e = Vᵀ(φ − φ*) and m in the same basis,
+On a problem with a constant Hessian H = V·diag(λ)·Vᵀ and all the data at every step, every
+method that registers an iteration matrix (:class:`descentlab.optimizers.Linear`: gradient
+descent, momentum eq. 6.11, Nesterov eq. 6.12 …) acts on each eigen-direction separately: with
+e = Vᵀ(φ − φ*) and m in the same basis, (e, m) ← M(α, β, λ_k)·(e, m), and
+L − L_min = ½ Σ λ_k e_k². The matrices come from the registry (computed once per configuration
+and direction by numpy), so this kernel knows no update rule of its own. It runs the recurrences
+for every configuration in one fused, parallel loop (numba ``prange``), leaving a configuration as
+soon as it diverges, or, once it has reached the tolerance and is stable, finishing it with the
+iteration matrix raised to the remaining steps. It computes the same quantities as the numpy path
+(which runs :mod:`descentlab.optimizers` itself); they differ by rounding only, and the tests hold
+the two together.
 
-* gradient descent:  e ← e − α·λe
-* momentum:          m ← βm + (1−β)·λe;            e ← e − αm
-* Nesterov:          m ← βm + (1−β)·λ(e − αβm);    e ← e − αm
-
-and L − L_min = ½ Σ λ_k e_k². This kernel runs those recurrences for every configuration in one
-fused, parallel loop (numba ``prange``), leaving a configuration as soon as it diverges, or,
-once it has reached the tolerance and :mod:`descentlab.theory` predicts it stable, finishing it
-with the iteration matrix raised to the remaining steps. It computes the same quantities as the
-numpy path (which runs :mod:`descentlab.optimizers` itself); they differ by rounding only, and
-the tests hold the two together.
+numba is imported with this module, and this module only when a compiled sweep runs.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-try:
-    import numba
-except ImportError:  # the numpy path is always there
-    numba = None
 
-CODES = {"gd": 0, "sgd": 0, "momentum": 1, "nesterov": 2}
-
-
-def available() -> bool:
-    return numba is not None
-
-
-def _kernel(code, alpha, beta, lam, e0, steps, tol, floor, bound, stable, final, reached, diverged):
+def _kernel(mats, lam, e0, steps, tol, floor, bound, stable, final, reached, diverged):
     n_dirs = lam.size
-    for c in numba.prange(alpha.size):
-        a = alpha[c]
-        b = beta[c]
+    for c in numba.prange(mats.shape[0]):
         e = e0.copy()
         m = np.zeros(n_dirs)
         gap = 0.0
@@ -49,13 +36,10 @@ def _kernel(code, alpha, beta, lam, e0, steps, tol, floor, bound, stable, final,
         while t < steps:
             gap = 0.0
             for k in range(n_dirs):
-                if code == 0:
-                    e[k] = e[k] - a * (lam[k] * e[k])
-                else:
-                    point = e[k] - a * b * m[k] if code == 2 else e[k]
-                    m[k] = b * m[k] + (1.0 - b) * (lam[k] * point)
-                    e[k] = e[k] - a * m[k]
-                gap += 0.5 * lam[k] * e[k] * e[k]
+                e_k = mats[c, k, 0] * e[k] + mats[c, k, 1] * m[k]
+                m[k] = mats[c, k, 2] * e[k] + mats[c, k, 3] * m[k]
+                e[k] = e_k
+                gap += 0.5 * lam[k] * e_k * e_k
             t += 1
             last = floor + gap
             if not last <= bound:
@@ -64,25 +48,18 @@ def _kernel(code, alpha, beta, lam, e0, steps, tol, floor, bound, stable, final,
             if first < 0 and gap <= tol:
                 first = t
             if first >= 0 and stable[c] and t < steps:
-                last = floor + _jump_gap(code, a, b, lam, e, m, steps - t)
+                last = floor + _jump_gap(mats[c], lam, e, m, steps - t)
                 break
         reached[c] = first
         diverged[c] = gone
         final[c] = np.nan if gone >= 0 else last
 
 
-def _jump_gap(code, a, b, lam, e, m, n):
+def _jump_gap(mats, lam, e, m, n):
     """½ Σ λ_k e_k² after n more steps, by squaring each direction's 2×2 iteration matrix."""
     total = 0.0
     for k in range(lam.size):
-        eta_l = a * (1.0 - b) * lam[k]
-        if code == 0:
-            m00, m01, m10, m11 = 1.0 - a * lam[k], 0.0, 0.0, 0.0
-        elif code == 1:
-            m00, m01, m10, m11 = 1.0 - eta_l, -a * b, (1.0 - b) * lam[k], b
-        else:
-            s = 1.0 - eta_l
-            m00, m01, m10, m11 = s, -a * b * s, (1.0 - b) * lam[k], b * s
+        m00, m01, m10, m11 = mats[k, 0], mats[k, 1], mats[k, 2], mats[k, 3]
         r00, r01, r10, r11 = 1.0, 0.0, 0.0, 1.0
         p = n
         while p > 0:
@@ -98,18 +75,19 @@ def _jump_gap(code, a, b, lam, e, m, n):
     return total
 
 
-if numba is not None:
-    _jump_gap = numba.njit(cache=True)(_jump_gap)
-    _kernel = numba.njit(parallel=True, cache=True)(_kernel)
+_jump_gap = numba.njit(cache=True)(_jump_gap)
+_kernel = numba.njit(parallel=True, cache=True)(_kernel)
 
 
-def run_quadratic(method: str, alpha: np.ndarray, beta: np.ndarray, lam: np.ndarray, e0: np.ndarray,
-                  steps: int, tol: float, floor: float, bound: float, stable: np.ndarray):
-    """(final loss, steps to tol, diverged at) for every configuration; see the module docstring."""
-    n = alpha.size
+def run_quadratic(matrices: np.ndarray, lam: np.ndarray, e0: np.ndarray, steps: int, tol: float,
+                  floor: float, bound: float, stable: np.ndarray):
+    """(final loss, steps to tol, diverged at) for every configuration; see the module docstring.
+
+    ``matrices`` has shape (configurations, eigen-directions, 2, 2).
+    """
+    n = matrices.shape[0]
     final, reached, diverged = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    _kernel(CODES[method], np.ascontiguousarray(alpha, dtype=np.float64),
-            np.ascontiguousarray(beta, dtype=np.float64), np.ascontiguousarray(lam, dtype=np.float64),
-            np.ascontiguousarray(e0, dtype=np.float64), steps, tol, floor, bound,
-            np.ascontiguousarray(stable), final, reached, diverged)
+    mats = np.ascontiguousarray(matrices.reshape(n, lam.size, 4), dtype=np.float64)
+    _kernel(mats, np.ascontiguousarray(lam, dtype=np.float64), np.ascontiguousarray(e0, dtype=np.float64),
+            steps, tol, floor, bound, np.ascontiguousarray(stable), final, reached, diverged)
     return final, reached, diverged

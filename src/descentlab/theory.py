@@ -46,50 +46,50 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError
 
-METHODS = ("gd", "momentum", "nesterov")
+
+def linear_methods() -> tuple[str, ...]:
+    """The registered methods that declare an iteration matrix (gd, sgd, momentum, nesterov …)."""
+    from descentlab import optimizers
+
+    return tuple(n for n, m in optimizers.methods().items() if m.linear is not None)
 
 
-def _method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"theory covers {', '.join(METHODS)}; got {method!r}")
-    return method
+def _linear(method: str):
+    from descentlab import optimizers
+
+    linear = optimizers.get(method).linear
+    if linear is None:
+        raise InputError(f"theory covers the methods with an iteration matrix "
+                         f"({', '.join(linear_methods())}); got {method!r}")
+    return linear
 
 
 def _spectrum(mu: float, L: float) -> tuple[float, float]:
     m, big = validation.positive("mu (μ)", mu), validation.positive("L", L)
     if big < m:
-        raise ValueError(f"L must be >= mu (μ), got mu={mu!r}, L={L!r}")
+        raise InputError(f"L must be >= mu (μ), got mu={mu!r}, L={L!r}")
     return m, big
 
 
 def iteration_matrix(method: str, alpha, beta, lam) -> np.ndarray:
     """The 2×2 map (e_t, m_t) → (e_{t+1}, m_{t+1}) for one eigenvalue λ, broadcast over arrays.
 
-    Gradient descent has no momentum: its matrix is diag(1 − αλ, 0).
+    Read from the method's registration (:class:`descentlab.optimizers.Linear`); gradient descent
+    has no momentum: its matrix is diag(1 − αλ, 0).
     """
-    _method(method)
-    a, b, lam = (np.asarray(v, dtype=np.float64) for v in (alpha, beta, lam))
-    a, b, lam = np.broadcast_arrays(a, b, lam)
-    out = np.zeros((*a.shape, 2, 2))
-    if method == "gd":
-        out[..., 0, 0] = 1.0 - a * lam
-        return out
-    shrink = 1.0 - a * (1.0 - b) * lam
-    out[..., 0, 0] = shrink
-    out[..., 1, 0] = (1.0 - b) * lam
-    if method == "momentum":
-        out[..., 0, 1] = -a * b
-        out[..., 1, 1] = b
-    else:
-        out[..., 0, 1] = -a * b * shrink
-        out[..., 1, 1] = b * shrink
-    return out
+    a, b, lam = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (alpha, beta, lam)))
+    return _linear(method).matrix({"lr": a, "beta": b}, lam)
 
 
 def spectral_radius(method: str, alpha, beta, lam) -> np.ndarray:
     """ρ(α, β, λ): the largest |root| of the characteristic polynomial z² − tr·z + det."""
-    m = iteration_matrix(method, alpha, beta, lam)
+    return matrix_radius(iteration_matrix(method, alpha, beta, lam))
+
+
+def matrix_radius(m: np.ndarray) -> np.ndarray:
+    """The spectral radius of each 2×2 matrix of a stack ``(..., 2, 2)``."""
     tr = m[..., 0, 0] + m[..., 1, 1]
     det = m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0]
     disc = np.sqrt((tr * tr - 4.0 * det).astype(np.complex128))
@@ -104,14 +104,12 @@ def rate(method: str, alpha, beta, mu: float, L: float) -> np.ndarray:
 
 def stability_limit(method: str, beta, L: float) -> np.ndarray:
     """The largest stable α for a given β (the run converges for 0 < α below it)."""
-    _method(method)
+    linear = _linear(method)
+    if linear.stability_limit is None:
+        raise InputError(f"{method} declares no stability limit")
     b = np.asarray(beta, dtype=np.float64)
     L = validation.positive("L", L)
-    if method == "gd":
-        return np.broadcast_to(2.0 / L, b.shape).copy()
-    if method == "momentum":
-        return 2.0 * (1.0 + b) / ((1.0 - b) * L)
-    return 2.0 * (1.0 + b) / ((1.0 + 2.0 * b) * (1.0 - b) * L)
+    return np.broadcast_to(linear.stability_limit({"beta": b}, L), b.shape).copy()
 
 
 def book_alpha(eta, beta) -> np.ndarray:
@@ -137,46 +135,53 @@ class Tuning:
         """The :mod:`descentlab.optimizers` update rule with these hyper-parameters."""
         from descentlab import optimizers
 
-        momentum = {} if self.method == "gd" else {"beta": self.beta}
-        return optimizers.make(self.method, lr=self.alpha, **momentum)
+        takes = optimizers.hyperparameter_names(self.method)
+        return optimizers.make(self.method, lr=self.alpha, **({"beta": self.beta} if "beta" in takes else {}))
+
+
+def tuning(method: str, name: str, mu: float, L: float) -> Tuning:
+    """A closed-form tuning the method declares (``"optimal"``, ``"step 1/L"`` …) and its rate."""
+    mu, L = _spectrum(mu, L)
+    tunings = _linear(method).tunings
+    if name not in tunings:
+        raise InputError(f"{method} declares no tuning {name!r}; it has {', '.join(tunings) or 'none'}")
+    hyper = tunings[name](mu, L)
+    beta = float(hyper.get("beta", 0.0))
+    return Tuning(method, float(hyper["lr"]), beta, float(rate(method, hyper["lr"], beta, mu, L)))
 
 
 def optimal(method: str, mu: float, L: float) -> Tuning:
     """The best constant hyper-parameters on a quadratic with eigenvalues in [μ, L]."""
-    mu, L = _spectrum(mu, L)
-    kappa = L / mu
-    if _method(method) == "gd":
-        return Tuning("gd", 2.0 / (L + mu), 0.0, (kappa - 1.0) / (kappa + 1.0))
-    if method == "momentum":
-        root = (math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)
-        beta = root * root
-        return Tuning("momentum", float(book_alpha(4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2, beta)),
-                      beta, root)
-    s = math.sqrt(3.0 * kappa + 1.0)
-    beta = (s - 2.0) / (s + 2.0)
-    return Tuning("nesterov", float(book_alpha(4.0 / (3.0 * L + mu), beta)), beta, 1.0 - 2.0 / s)
+    tunings = _linear(method).tunings
+    return tuning(method, "optimal" if "optimal" in tunings else next(iter(tunings)), mu, L)
 
 
 def standard_nesterov(mu: float, L: float) -> Tuning:
     """Nesterov's usual tuning: step 1/L, momentum (√κ−1)/(√κ+1); ρ = 1 − 1/√κ."""
-    mu, L = _spectrum(mu, L)
-    root = math.sqrt(L / mu)
-    beta = (root - 1.0) / (root + 1.0)
-    alpha = float(book_alpha(1.0 / L, beta))
-    return Tuning("nesterov", alpha, beta, float(rate("nesterov", alpha, beta, mu, L)))
+    return tuning("nesterov", "step 1/L", mu, L)
 
 
 def reference_tunings(mu: float, L: float) -> dict[str, Tuning]:
-    """The tunings the anchors are about, by label: optimal gradient descent and heavy ball, the
-    usual Nesterov (step 1/L) and the optimal Nesterov."""
-    return {"gd (α = 2/(L+μ))": optimal("gd", mu, L), "momentum (optimal)": optimal("momentum", mu, L),
-            "nesterov (step 1/L)": standard_nesterov(mu, L), "nesterov (optimal)": optimal("nesterov", mu, L)}
+    """Every closed-form tuning the linear methods declare, by label ``"method (tuning)"``: optimal
+    gradient descent and heavy ball, the usual Nesterov (step 1/L) and the optimal Nesterov …
+    (methods that share another's matrix, such as SGD, are left out)."""
+    from descentlab import optimizers
+
+    out, seen = {}, []
+    for name in linear_methods():
+        linear = optimizers.get(name).linear
+        if linear in seen:
+            continue
+        seen.append(linear)
+        for label in linear.tunings:
+            out[f"{name} ({label})"] = tuning(name, label, mu, L)
+    return out
 
 
 def iterations_to_reduce(rho: float, factor: float = 1e6) -> int:
     """Steps k with ρ^k ≤ 1/factor: ⌈ln(factor) / −ln ρ⌉ (a huge number when ρ → 1)."""
     if not 0.0 <= rho < 1.0:
-        raise ValueError(f"a rate must be in [0, 1) to converge, got {rho!r}")
+        raise InputError(f"a rate must be in [0, 1) to converge, got {rho!r}")
     if rho == 0.0:
         return 1
     return max(1, math.ceil(math.log(factor) / -math.log(rho)))
@@ -208,14 +213,14 @@ def observed_rate(problem, trajectory) -> float:
         fit, *_ = np.linalg.lstsq(now[keep] / scale[keep, None], nxt[keep] / scale[keep, None], rcond=None)
         radii.append(float(np.max(np.abs(np.linalg.eigvals(fit.T)))))
     if not radii:
-        raise ValueError("the run is too short (or already at the minimum) to measure its rate")
+        raise InputError("the run is too short (or already at the minimum) to measure its rate")
     return max(radii)
 
 
 def _hessian(problem) -> np.ndarray:
     hessian = getattr(problem, "hessian", None)
     if hessian is None or callable(hessian):
-        raise ValueError(f"{problem.name!r} is not a quadratic with a constant Hessian")
+        raise InputError(f"{problem.name!r} is not a quadratic with a constant Hessian")
     return np.asarray(hessian, dtype=np.float64)
 
 

@@ -1,11 +1,16 @@
-"""The record of a run: every iterate φ_t, its momentum m_t, where each gradient was taken, the
-gradient itself, the minibatch, and the full-data loss L[φ_t]; exported to CSV or JSON and read
-back bit for bit.
+"""The record of a run: every iterate φ_t, the optimizer's buffers by name (m_t, v_t, α_t …),
+where each gradient was taken, the gradient itself, the minibatch, and the full-data loss L[φ_t];
+exported to CSV or JSON and read back bit for bit.
 
-Indexing: ``params[t]`` is φ_t for t = 0..T; step t (from φ_t to φ_{t+1}) took the gradient
-``grads[t]`` at ``lookahead[t]`` (φ_t itself except for Nesterov) on the examples ``batches[t]``.
-If the run diverged, ``diverged_at = T + 1`` is the first iterate that was not finite (or whose
-loss passed the bound); the record holds only the finite part before it.
+Indexing: ``params[t]`` is φ_t for t = 0..T; ``buffers[name][t]`` is that buffer in the state at
+step t; step t (from φ_t to φ_{t+1}) took the gradient ``grads[t]`` at ``lookahead[t]`` (φ_t
+itself except for Nesterov) on the examples ``batches[t]``. If the run diverged,
+``diverged_at = T + 1`` is the first iterate that was not finite (or whose loss passed the bound);
+the record holds only the finite part before it.
+
+File format ``descentlab-trajectory/2`` names the buffers (``"buffers": ["momentum"]``; CSV columns
+``momentum:φ0``, or just ``alpha`` for a buffer with one value per step); files of version 1
+(``m_``/``v_`` columns for momentum and Adam's second moment) still load.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from descentlab.errors import InputError
 from descentlab.files import write_text_atomic
 from descentlab.optimizers import describe
 
-FORMAT = "descentlab-trajectory/1"
-_OPTIONAL = ("momentum", "second_moment")
+FORMAT = "descentlab-trajectory/2"
+_V1 = "descentlab-trajectory/1"
+_V1_BUFFERS = {"momentum": "m_", "second_moment": "v_"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,8 +44,7 @@ class Trajectory:
     losses: np.ndarray                      # (T+1,)  L[φ_t] on all the data
     lookahead: np.ndarray                   # (T, P)  where step t took its gradient
     grads: np.ndarray                       # (T, P)  the gradient used by step t
-    momentum: np.ndarray | None = None      # (T+1, P) m_t
-    second_moment: np.ndarray | None = None  # (T+1, P) v_t (Adam)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)  # name → (T+1, P) or (T+1,)
     batches: tuple[np.ndarray, ...] | None = None  # indices of step t; None: all data every step
     diverged_at: int | None = None
     seed: int | None = None
@@ -49,6 +55,16 @@ class Trajectory:
     def steps(self) -> int:
         """T, the number of updates recorded."""
         return len(self.grads)
+
+    @property
+    def momentum(self) -> np.ndarray | None:
+        """m_t, shape (T+1, P), for methods that keep a momentum; else None."""
+        return self.buffers.get("momentum")
+
+    @property
+    def second_moment(self) -> np.ndarray | None:
+        """v_t (Adam, RMSProp), shape (T+1, P); else None."""
+        return self.buffers.get("second_moment")
 
     @property
     def final(self) -> np.ndarray:
@@ -69,7 +85,11 @@ class Trajectory:
             return NotImplemented
         for f in fields(self):
             a, b = getattr(self, f.name), getattr(other, f.name)
-            if f.name == "batches" and a is not None and b is not None:
+            if f.name == "buffers":
+                if a.keys() != b.keys() or not all(
+                        a[k].shape == b[k].shape and np.array_equal(a[k], b[k]) for k in a):
+                    return False
+            elif f.name == "batches" and a is not None and b is not None:
                 if len(a) != len(b) or not all(np.array_equal(u, v) for u, v in zip(a, b, strict=True)):
                     return False
             elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -88,25 +108,28 @@ class Trajectory:
             "format": FORMAT, "optimizer": self.optimizer, "hyperparams": self.hyperparams,
             "problem": self.problem, "param_names": list(self.param_names),
             "diverged_at": self.diverged_at, "seed": self.seed, "batch_size": self.batch_size,
-            "has": [k for k in _OPTIONAL if getattr(self, k) is not None]
-                   + (["batches"] if self.batches is not None else []),
+            "buffers": list(self.buffers), "has": ["batches"] if self.batches is not None else [],
             "meta": self.meta,
         }
 
     def to_dict(self) -> dict:
         """Plain lists and numbers (what :meth:`to_json` writes)."""
         out = self._header()
-        for name in ("params", "losses", "lookahead", "grads", *_OPTIONAL):
-            arr = getattr(self, name)
-            out[name] = None if arr is None else arr.tolist()
+        for name in ("params", "losses", "lookahead", "grads"):
+            out[name] = getattr(self, name).tolist()
+        out["buffer_values"] = {k: v.tolist() for k, v in self.buffers.items()}
         out["batches"] = None if self.batches is None else [b.tolist() for b in self.batches]
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Trajectory:
-        if d.get("format") != FORMAT:
-            raise ValueError(f"not a descentlab trajectory (format {d.get('format')!r}, expected {FORMAT!r})")
+        if d.get("format") not in (FORMAT, _V1):
+            raise InputError(f"not a descentlab trajectory (format {d.get('format')!r}, expected {FORMAT!r})")
         p = len(d["param_names"])
+        if d["format"] == _V1:
+            values = {k: d[k] for k in _V1_BUFFERS if d.get(k) is not None}
+        else:
+            values = d["buffer_values"]
 
         def arr(name: str, rows_shape: bool = True) -> np.ndarray | None:
             v = d.get(name)
@@ -119,7 +142,7 @@ class Trajectory:
             optimizer=d["optimizer"], hyperparams=dict(d["hyperparams"]), problem=d["problem"],
             param_names=tuple(d["param_names"]), params=arr("params"),
             losses=arr("losses", rows_shape=False), lookahead=arr("lookahead"), grads=arr("grads"),
-            momentum=arr("momentum"), second_moment=arr("second_moment"),
+            buffers={k: np.asarray(v, dtype=np.float64) for k, v in values.items()},
             batches=None if d.get("batches") is None
             else tuple(np.asarray(b, dtype=np.int64) for b in d["batches"]),
             diverged_at=d["diverged_at"], seed=d["seed"], batch_size=d["batch_size"],
@@ -134,15 +157,15 @@ class Trajectory:
         return text
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """One row per iterate t: step, loss, φ_t, m_t, v_t, then the look-ahead point, gradient
-        and batch of step t (empty on the last row). The first line is ``# `` + JSON metadata."""
+        """One row per iterate t: step, loss, φ_t, each buffer (``momentum:φ0`` …), then the
+        look-ahead point, gradient and batch of step t (empty on the last row). The first line is
+        ``# `` + JSON metadata."""
         names = self.param_names
         cols = ["step", "loss", *names]
         blocks = [self.params]
-        for key, prefix in (("momentum", "m"), ("second_moment", "v")):
-            if getattr(self, key) is not None:
-                cols += [f"{prefix}_{n}" for n in names]
-                blocks.append(getattr(self, key))
+        for key, values in self.buffers.items():
+            cols += [f"{key}:{n}" for n in names] if values.ndim == 2 else [key]
+            blocks.append(values.reshape(len(values), -1))
         cols += [f"lookahead_{n}" for n in names] + [f"grad_{n}" for n in names] + ["batch"]
         buf = io.StringIO()
         buf.write("# " + json.dumps(self._header(), ensure_ascii=False) + "\n")
@@ -174,23 +197,31 @@ class Trajectory:
         text = _text(text_or_path)
         first, _, body = text.partition("\n")
         if not first.startswith("# "):
-            raise ValueError("not a descentlab trajectory CSV (no '# {...}' metadata line)")
+            raise InputError("not a descentlab trajectory CSV (no '# {...}' metadata line)")
         d = json.loads(first[2:])
         rows = list(csv.reader(io.StringIO(body)))
         cols, rows = rows[0], rows[1:]
         names = d["param_names"]
 
-        def block(prefix: str, last_row: bool) -> list:
-            idx = [cols.index(f"{prefix}{n}") for n in names]
+        def block(columns: list[str], last_row: bool) -> list:
+            idx = [cols.index(c) for c in columns]
             use = rows if last_row else rows[:-1]
             return [[float(r[i]) for i in idx] for r in use]
 
-        d["params"] = block("", True)
+        d["params"] = block(names, True)
         d["losses"] = [float(r[1]) for r in rows]
-        d["lookahead"] = block("lookahead_", False)
-        d["grads"] = block("grad_", False)
-        d["momentum"] = block("m_", True) if "momentum" in d["has"] else None
-        d["second_moment"] = block("v_", True) if "second_moment" in d["has"] else None
+        d["lookahead"] = block([f"lookahead_{n}" for n in names], False)
+        d["grads"] = block([f"grad_{n}" for n in names], False)
+        if d.get("format") == _V1:
+            for key, prefix in _V1_BUFFERS.items():
+                d[key] = block([prefix + n for n in names], True) if key in d["has"] else None
+        else:
+            d["buffer_values"] = {}
+            for key in d["buffers"]:
+                if key in cols:  # one value per step
+                    d["buffer_values"][key] = [v[0] for v in block([key], True)]
+                else:
+                    d["buffer_values"][key] = block([f"{key}:{n}" for n in names], True)
         d["batches"] = ([[int(i) for i in r[-1].split()] for r in rows[:-1]]
                         if "batches" in d["has"] else None)
         return cls.from_dict(d)

@@ -25,19 +25,27 @@ import numpy as np
 
 from descentlab import optimizers as optim
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems.base import Problem
-from descentlab.run import run
+from descentlab.runner import run
 from descentlab.sweep import sweep
 from descentlab.trajectory import Trajectory
 
-SPACES: dict[str, dict[str, tuple[float, float, str]]] = {
-    "gd": {"lr": (1e-4, 1.0, "log")},
-    "sgd": {"lr": (1e-4, 1.0, "log")},
-    "momentum": {"lr": (1e-4, 1.0, "log"), "beta": (0.0, 0.99, "uniform")},
-    "nesterov": {"lr": (1e-4, 1.0, "log"), "beta": (0.0, 0.99, "uniform")},
-    "adam": {"lr": (1e-4, 1.0, "log"), "beta": (0.5, 0.99, "uniform")},
-}
-"""The declared search space of each method: hyper-parameter → (low, high, log or uniform)."""
+TUNED = ("lr", "beta")
+"""The hyper-parameters tuned when a method has them and declares a search range (α, β); the
+others (Adam's γ and ε, a line search's tolerance) stay at their defaults."""
+
+
+def space(method: str) -> dict[str, tuple[float, float, str]]:
+    """The declared search space of a method (from the registry): name → (low, high, log or uniform).
+
+    α and β where the method has them; a method with neither is tuned over every hyper-parameter
+    that declares a search range."""
+    hypers = [h for h in optim.get(method).hypers if h.search is not None]
+    chosen = [h for h in hypers if h.name in TUNED] or hypers
+    if not chosen:
+        raise InputError(f"{method} declares no search range to tune")
+    return {h.name: (*h.search, "log" if h.scale == "log" else "uniform") for h in chosen}
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +75,7 @@ class TuneResult:
         """The tuning protocol in one paragraph, with the numbers used."""
         spaces = "; ".join(f"{r.method}: " + ", ".join(
             f"{k} {'log-uniform' if kind == 'log' else 'uniform'} in [{lo:g}, {hi:g}]"
-            for k, (lo, hi, kind) in SPACES[r.method].items()) for r in self.results)
+            for k, (lo, hi, kind) in space(r.method).items()) for r in self.results)
         seeds = (f"minibatch sequences of size {self.batch_size} drawn with seeds {list(self.seeds)}, "
                  "the same for every optimizer and trial" if self.batch_size else
                  f"start points φ_0 + σ·z drawn with seeds {list(self.seeds)} (seed 0: φ_0 itself), "
@@ -82,21 +90,18 @@ class TuneResult:
 
 def sample_space(method: str, trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``trials`` configurations from the method's declared search space."""
-    out = {}
-    for name, (lo, hi, kind) in SPACES[method].items():
-        u = rng.random(trials)
-        log = kind == "log"
-        out[name] = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))) if log else lo + u * (hi - lo)
-    return out
+    spec = optim.get(method)
+    return {name: spec.hyper(name).sample(rng.random(trials)) for name in space(method)}
 
 
 def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, seeds: int | Sequence[int],
          batch_size: int | None = None, start: Sequence[float] | None = None,
          sample_seed: int = 0) -> TuneResult:
     """Tune every method in ``methods`` under the same protocol (see the module docstring)."""
+    if len(methods) == 0:
+        raise InputError("give at least one optimizer to tune")
     for m in methods:
-        if m not in SPACES:
-            raise ValueError(f"unknown optimizer {m!r}; choose from {', '.join(SPACES)}")
+        space(m)
     budget = validation.integer("budget", budget, 1)
     trials = validation.integer("trials", trials, 1)
     seeds = tuple(range(validation.integer("seeds", seeds, 1))) if isinstance(seeds, int) else tuple(seeds)
@@ -106,20 +111,20 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
     rng = np.random.default_rng(sample_seed)
     results = []
     for method in methods:
-        space = sample_space(method, trials, rng)
-        batch = None if method == "gd" else batch_size
+        drawn = sample_space(method, trials, rng)
+        batch = None if optim.get(method).full_batch else batch_size
         gaps = np.empty((trials, len(seeds)))
         steps = np.empty((trials, len(seeds)))
         tols = []
         for s, (seed, phi) in enumerate(zip(seeds, starts, strict=True)):
-            res = sweep(problem, method, space, steps=budget, start=phi, seeds=(seed,), batch_size=batch,
+            res = sweep(problem, method, drawn, steps=budget, start=phi, seeds=(seed,), batch_size=batch,
                         mesh=False)
             gaps[:, s] = np.where(res.diverged[:, 0], np.inf, res.final_loss[:, 0] - floor)
             steps[:, s] = np.where(res.steps_to_tol[:, 0] >= 0, res.steps_to_tol[:, 0], np.inf)
             tols.append(res.tol)
         mean = gaps.mean(axis=1)
         best = int(np.lexsort((steps.mean(axis=1), np.maximum(mean, max(tols))))[0])
-        hyper = {k: float(v[best]) for k, v in space.items()}
+        hyper = {k: float(v[best]) for k, v in drawn.items()}
         opt = optim.make(method, **hyper)
         runs = tuple(run(opt, problem, phi, budget, batch_size=batch, seed=seed)
                      for seed, phi in zip(seeds, starts, strict=True))

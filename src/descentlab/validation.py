@@ -19,7 +19,7 @@ def real(name: str, value: object) -> float:
     return float(value)
 
 
-def _reals(name: str, value: np.ndarray) -> np.ndarray:
+def reals(name: str, value: np.ndarray) -> np.ndarray:
     """An array of hyper-parameters (one per configuration of a sweep) as float64."""
     if value.dtype == bool or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
         raise TypeError(f"{name} must be real numbers, got an array of {value.dtype}")
@@ -33,7 +33,7 @@ def _first_bad(value: np.ndarray, ok: np.ndarray) -> float:
 def positive(name: str, value: object) -> float | np.ndarray:
     """A finite number > 0 (learning rates α, ε), or an array of them (checked element-wise)."""
     if isinstance(value, np.ndarray):
-        v = _reals(name, value)
+        v = reals(name, value)
         ok = np.isfinite(v) & (v > 0)
         if not ok.all():
             raise ValueError(f"{name} must be finite and > 0, got {_first_bad(v, ok)!r}")
@@ -47,7 +47,7 @@ def positive(name: str, value: object) -> float | np.ndarray:
 def unit_interval(name: str, value: object) -> float | np.ndarray:
     """A number in [0, 1) (momentum β, Adam's γ), or an array of them (checked element-wise)."""
     if isinstance(value, np.ndarray):
-        v = _reals(name, value)
+        v = reals(name, value)
         ok = (v >= 0.0) & (v < 1.0)
         if not ok.all():
             raise ValueError(f"{name} must be in [0, 1), got {_first_bad(v, ok)!r}")

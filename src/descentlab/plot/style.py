@@ -1,4 +1,4 @@
-"""Shared look of descentlab's matplotlib figures: colour maps, per-optimizer colours, markers."""
+"""Shared look of descentlab's matplotlib figures: the neutral theme, matplotlib's colour maps, halos."""
 
 from __future__ import annotations
 
@@ -7,39 +7,17 @@ import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-SURFACE_CMAP = "viridis"   # perceptually uniform: the loss
-ITERATE_CMAP = "plasma"    # perceptually uniform: iterate 0 → T, same colours in (c) and (d)
-DATA_COLOR = "#f28e2b"     # the book's orange data points
-MINIMUM_COLOR = "#ffffff"
-DIVERGED_COLOR = "#c0392b"
+from descentlab.theme import (  # noqa: F401  (re-exported: the matplotlib figures' palette)
+    DATA_COLOR,
+    DIVERGED_COLOR,
+    ITERATE_CMAP,
+    MINIMUM_COLOR,
+    SURFACE_CMAP,
+    path_styles,
+)
+
 HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 LINE_HALO = [pe.Stroke(linewidth=2.6, foreground="white", alpha=0.8), pe.Normal()]
-
-# One colour and marker per method, the same in every figure, readable on the viridis contours
-# (each path also gets a white halo) and on white.
-OPTIMIZER_STYLE = {
-    "gd": ("#222222", "o"),
-    "sgd": ("#8c564b", "v"),
-    "momentum": ("#1f77b4", "s"),
-    "nesterov": ("#d62728", "^"),
-    "adam": ("#2ca02c", "D"),
-}
-_SPARE = [("#9467bd", "P"), ("#e377c2", "X"), ("#17becf", "h"), ("#bcbd22", "*"), ("#ff7f0e", "p")]
-
-
-def path_styles(optimizers: list[str]) -> list[tuple[str, str]]:
-    """A distinct (colour, marker) for each path: the method's own, or a spare when it repeats."""
-    used: set[str] = set()
-    spare = iter(_SPARE * (1 + len(optimizers) // len(_SPARE)))
-    out = []
-    for name in optimizers:
-        color, marker = OPTIMIZER_STYLE.get(name, next(spare))
-        if color in used:
-            color, marker = next(spare)
-        used.add(color)
-        out.append((color, marker))
-    return out
-
 
 def iterate_cmap() -> ListedColormap:
     """The iterate colour map without its palest tenth, which vanishes on white."""

@@ -12,22 +12,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+_SUGGESTED = ("lr", "gd_lr", "adam_lr", "beta")
+
 
 @dataclass(frozen=True)
 class Suggested:
     """Settings that give a good first picture of a problem (used by the CLI and figures)."""
 
     start: tuple[float, ...]
-    lr: float                       # α for momentum and Nesterov (the book's form, with 1−β)
-    gd_lr: float                    # α for gradient descent and SGD
-    adam_lr: float                  # α for Adam
+    lr: float                       # α of the momentum family (the book's form, with 1−β)
+    gd_lr: float                    # α of plain gradient steps (gd, sgd)
+    adam_lr: float                  # α of adaptive methods (Adam, AdaGrad, RMSProp): a step in φ's units
     beta: float = 0.9
     steps: int = 50
     view: tuple[tuple[float, float], ...] | None = None  # parameter ranges worth showing
 
-    def lr_for(self, optimizer: str) -> float:
-        """The suggested α for an optimizer by name."""
-        return {"gd": self.gd_lr, "sgd": self.gd_lr, "adam": self.adam_lr}.get(optimizer, self.lr)
+    def value(self, key: str) -> float | None:
+        """The suggestion a hyper-parameter's spec names (``Hyper.suggest``: ``"lr"``, ``"gd_lr"``,
+        ``"adam_lr"``, ``"beta"``), or None when there is none of that name."""
+        value = getattr(self, key, None) if key in _SUGGESTED else None
+        return None if value is None else float(value)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -55,6 +59,12 @@ class Problem:
     def n_examples(self) -> int | None:
         """Number of examples N, or None for a surface without data."""
         return None
+
+    @property
+    def constant_hessian(self) -> np.ndarray | None:
+        """The Hessian of L over all the data where it is the same everywhere (a quadratic), else None."""
+        hessian = getattr(self, "hessian", None)
+        return np.asarray(hessian, dtype=np.float64) if isinstance(hessian, np.ndarray) else None
 
     @property
     def min_loss(self) -> float | None:

@@ -1021,7 +1021,7 @@ def slice_trajectory(trajectory, keep: Sequence[str | int] | str):
     return dataclasses.replace(
         trajectory, param_names=tuple(trajectory.param_names[i] for i in idx),
         params=cut(trajectory.params), lookahead=cut(trajectory.lookahead), grads=cut(trajectory.grads),
-        momentum=cut(trajectory.momentum), second_moment=cut(trajectory.second_moment))
+        buffers={k: v[:, idx] if v.ndim == 2 else v for k, v in trajectory.buffers.items()})
 
 
 

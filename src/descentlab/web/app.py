@@ -41,7 +41,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 from descentlab import scene as scene_mod
 from descentlab.config import Config, OptimizerSpec
 from descentlab.problems import Problem, by_name, linear_regression
-from descentlab.run import run_many
+from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
 
