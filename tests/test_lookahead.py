@@ -84,7 +84,8 @@ def test_trace_marks_every_lookahead_point(nesterov_run):
 
 
 @pytest.mark.parametrize(("make", "needle"), [
-    (lambda p: dl.run(dl.optimizers.gd(0.03), p, steps=5), "momentum or nesterov"),
+    (lambda p: dl.run(dl.optimizers.gd(0.03), p, steps=5), "look-ahead view explains"),
+    (lambda p: dl.run(dl.optimizers.adam(0.05), p, steps=5), "adam does not"),
     (lambda p: dl.run(dl.optimizers.nesterov(0.05), p, steps=0), "step"),
 ])
 def test_bad_runs_for_the_lookahead_view(make, needle):

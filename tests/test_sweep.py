@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 import descentlab as dl
+from descentlab import optimizers
 from descentlab.sweep import parse_range, sweep
+
+
+def suggested_lr(problem, method: str) -> float:
+    """The α the configuration suggests for ``method`` on ``problem`` (the registry's family)."""
+    spec = optimizers.get(method).hyper("lr")
+    return problem.suggested.value(spec.suggest)
 
 
 def _first_below(traj, floor, tol):
@@ -20,7 +27,8 @@ def _first_below(traj, floor, tol):
                                               ("rosenbrock", "adam"), ("himmelblau", "momentum")])
 def test_every_cell_equals_a_single_run(name, method):
     problem = dl.problems.by_name(name)
-    lrs = np.geomspace(problem.suggested.lr_for(method) / 30, problem.suggested.lr_for(method) * 3, 7)
+    base = suggested_lr(problem, method)
+    lrs = np.geomspace(base / 30, base * 3, 7)
     grid = {"lr": lrs} | ({"beta": np.linspace(0, 0.95, 5)} if method != "gd" else {})
     result = sweep(problem, method, grid, steps=120)
     floor = problem.min_loss or 0.0
@@ -110,7 +118,7 @@ def test_bad_sweeps_are_refused_with_a_reason():
 def test_compiled_kernel_matches_the_numpy_path(method, name):
     problem = dl.problems.quadratic(kappa=40.0, angle=25.0, dim=3) if name == "quadratic" else \
         dl.datasets.line_fit()
-    base = problem.suggested.lr_for(method)
+    base = suggested_lr(problem, method)
     grid = {"lr": np.geomspace(base / 100, base * 20, 24)}
     if method in ("momentum", "nesterov"):
         grid["beta"] = np.linspace(0, 0.98, 17)

@@ -54,6 +54,6 @@ def test_sampling_is_within_the_declared_space():
 
 def test_bad_tuning_inputs():
     with pytest.raises(ValueError, match="unknown optimizer"):
-        tune(dl.datasets.line_fit(), ["rmsprop"], budget=10, trials=2, seeds=1)
+        tune(dl.datasets.line_fit(), ["newton"], budget=10, trials=2, seeds=1)
     with pytest.raises(ValueError, match="budget"):
         tune(dl.datasets.line_fit(), ["gd"], budget=0, trials=2, seeds=1)

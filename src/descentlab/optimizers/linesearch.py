@@ -45,14 +45,23 @@ def init(params: Any) -> LineSearchState:
     return LineSearchState(p, np.zeros(p.shape[:-1]))
 
 
-def bracket(loss, phi: np.ndarray, grad: np.ndarray, max_dist: float, tol: float,
-            max_iter: int) -> np.ndarray:
-    """The notebook's four-point bracketing search for argmin_s L[φ − s·g], row by row."""
+def _per_row(value, shape: tuple[int, ...]) -> np.ndarray:
+    """A hyper-parameter (a number, or a column of shape ``(..., 1)`` as sweeps pass them) per row."""
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (*shape, 1))[..., 0]
+
+
+def bracket(loss, phi: np.ndarray, grad: np.ndarray, max_dist, tol, max_iter) -> np.ndarray:
+    """The notebook's four-point bracketing search for argmin_s L[φ − s·g], row by row.
+
+    ``max_dist``, ``tol`` and ``max_iter`` are numbers or, for a batch of configurations
+    (``phi`` of shape ``(n, P)``), columns of shape ``(n, 1)``.
+    """
     shape = phi.shape[:-1]
+    max_dist, tol, max_iter = (_per_row(v, shape) for v in (max_dist, tol, max_iter))
     a = np.zeros(shape)
-    b, c, d = (np.full(shape, f * max_dist) for f in (0.33, 0.66, 1.0))
-    for _ in range(max_iter):
-        active = np.abs(b - c) > tol
+    b, c, d = (f * max_dist for f in (0.33, 0.66, 1.0))
+    for n_iter in range(int(np.max(max_iter, initial=0))):
+        active = (np.abs(b - c) > tol) & (n_iter < max_iter)
         if not active.any():
             break
         s = np.stack([a, b, c, d])

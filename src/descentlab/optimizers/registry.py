@@ -367,7 +367,14 @@ def register(name: str, *hypers: Hyper, full_batch: bool = False, stochastic: bo
         _METHODS[name] = method
 
         @functools.wraps(factory)
-        def build(**hyperparams: Any) -> Optimizer:
+        def build(*args: Any, **hyperparams: Any) -> Optimizer:
+            if len(args) > len(names):
+                raise InputTypeError(f"{name} takes at most {len(names)} hyper-parameters "
+                                     f"({', '.join(names)}), got {len(args)} positional values")
+            for key, value in zip(names, args, strict=False):
+                if key in hyperparams:
+                    raise InputTypeError(f"{name} got {key} twice")
+                hyperparams[key] = value
             return method.build(**hyperparams)
 
         build.method = method  # type: ignore[attr-defined]
