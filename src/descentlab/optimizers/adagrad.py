@@ -12,12 +12,12 @@ Equal to ``torch.optim.Adagrad(lr=α, eps=ε)`` (``lr_decay=0``, ``initial_accum
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from descentlab.optimizers.adam import epsilon
-from descentlab.optimizers.registry import Rule, learning_rate, register
+from descentlab.optimizers.registry import Rule, learning_rate, register, zero_buffers
 
 
 class AdaGradState(NamedTuple):
@@ -27,9 +27,7 @@ class AdaGradState(NamedTuple):
     sum_of_squares: np.ndarray
 
 
-def init(params: Any) -> AdaGradState:
-    p = np.array(params, dtype=np.float64)
-    return AdaGradState(p, np.zeros_like(p))
+init = zero_buffers(AdaGradState)
 
 
 @register("adagrad", learning_rate("adaptive"), epsilon(), color="#9467bd", marker="P")

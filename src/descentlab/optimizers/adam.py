@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from descentlab.optimizers.momentum import averaged
-from descentlab.optimizers.registry import Rule, learning_rate, positive, register, unit
+from descentlab.optimizers.registry import Rule, learning_rate, positive, register, unit, zero_buffers
 
 
 class AdamState(NamedTuple):
@@ -42,9 +42,7 @@ def second_moment(default: float) -> Any:
                 help=f"second-moment coefficient γ in [0, 1) (default {default:g})")
 
 
-def init(params: Any) -> AdamState:
-    p = np.array(params, dtype=np.float64)
-    return AdamState(p, np.zeros_like(p), np.zeros_like(p))
+init = zero_buffers(AdamState)
 
 
 @register("adam", learning_rate("adaptive"),

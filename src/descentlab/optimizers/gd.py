@@ -9,11 +9,11 @@ On a quadratic each Hessian eigen-direction contracts by e_{t+1} = (1 − αλ)�
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from descentlab.optimizers.registry import Linear, Rule, learning_rate, register
+from descentlab.optimizers.registry import Linear, Rule, learning_rate, register, zero_buffers
 
 
 class GDState(NamedTuple):
@@ -22,8 +22,7 @@ class GDState(NamedTuple):
     params: np.ndarray
 
 
-def init(params: Any) -> GDState:
-    return GDState(np.array(params, dtype=np.float64))
+init = zero_buffers(GDState)
 
 
 def step_rule(lr):

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from descentlab.optimizers.registry import Linear, Rule, learning_rate, register, unit
+from descentlab.optimizers.registry import Linear, Rule, learning_rate, register, unit, zero_buffers
 
 
 class MomentumState(NamedTuple):
@@ -37,9 +37,7 @@ def beta_hyper() -> Any:
                 help="momentum β in [0, 1) (default: suggested for the problem, else 0.9)")
 
 
-def init(params: Any) -> MomentumState:
-    p = np.array(params, dtype=np.float64)
-    return MomentumState(p, np.zeros_like(p))
+init = zero_buffers(MomentumState)
 
 
 def averaged(beta, momentum: np.ndarray, grad: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ stable iff α < 2(1+β)/((1+2β)(1−β)L); the usual tuning η = 1/L, β = (√
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from descentlab.optimizers.momentum import averaged, beta_hyper
-from descentlab.optimizers.registry import Linear, Rule, learning_rate, register
+from descentlab.optimizers.registry import Linear, Rule, learning_rate, register, zero_buffers
 
 
 class NesterovState(NamedTuple):
@@ -37,9 +37,7 @@ class NesterovState(NamedTuple):
     momentum: np.ndarray
 
 
-def init(params: Any) -> NesterovState:
-    p = np.array(params, dtype=np.float64)
-    return NesterovState(p, np.zeros_like(p))
+init = zero_buffers(NesterovState)
 
 
 def matrix(hyper, lam) -> np.ndarray:

@@ -220,6 +220,18 @@ def buffers(state: NamedTuple) -> dict[str, np.ndarray]:
             if k != "params" and isinstance(v, np.ndarray | np.floating)}
 
 
+def zero_buffers(state_type: type) -> Callable[[Any], NamedTuple]:
+    """An ``init`` for ``state_type``: φ_0 as float64 and every other field without a default zero
+    (m_0 = v_0 = 0, as the book starts its moments)."""
+    buffered = [f for f in state_type._fields[1:] if f not in state_type._field_defaults]
+
+    def init(params: Any) -> NamedTuple:
+        p = np.array(params, dtype=np.float64)
+        return state_type(p, **{f: np.zeros_like(p) for f in buffered})
+
+    return init
+
+
 def at_params(state: NamedTuple) -> np.ndarray:
     """Where most methods take their gradient: φ_t itself."""
     return state.params

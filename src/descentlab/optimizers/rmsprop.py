@@ -13,13 +13,13 @@ decay ``alpha``; ``momentum=0``, ``centered=False``).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from descentlab.optimizers.adam import epsilon, second_moment
 from descentlab.optimizers.momentum import averaged
-from descentlab.optimizers.registry import Rule, learning_rate, register
+from descentlab.optimizers.registry import Rule, learning_rate, register, zero_buffers
 
 
 class RMSPropState(NamedTuple):
@@ -29,9 +29,7 @@ class RMSPropState(NamedTuple):
     second_moment: np.ndarray
 
 
-def init(params: Any) -> RMSPropState:
-    p = np.array(params, dtype=np.float64)
-    return RMSPropState(p, np.zeros_like(p))
+init = zero_buffers(RMSPropState)
 
 
 @register("rmsprop", learning_rate("adaptive"), second_moment(0.99), epsilon(), color="#e377c2", marker="X")
