@@ -49,7 +49,7 @@ def test_hyper_checks_reals_with_open_and_closed_ends():
         lr.check(0)
     arr = lr.check(np.array([0.1, 0.2]))
     assert arr.dtype == np.float64
-    with pytest.raises(InputError, match="-0.5"):
+    with pytest.raises(InputError, match=r"-0\.5"):
         lr.check(np.array([0.1, -0.5]))
 
 
@@ -81,7 +81,8 @@ def test_hyper_search_ranges_give_grids_and_samples():
         optimizers.get("linesearch").hyper("thresh").grid(3)
 
 
-@pytest.mark.parametrize("kwargs", [dict(name="not a name", symbol="x"), dict(name="k", symbol="k", kind="text"),
+@pytest.mark.parametrize("kwargs", [dict(name="not a name", symbol="x"),
+                                    dict(name="k", symbol="k", kind="text"),
                                     dict(name="k", symbol="k", kind="choice"),
                                     dict(name="k", symbol="k", search=(0.0, 1.0), scale="log")])
 def test_bad_specs_are_refused(kwargs):
@@ -95,13 +96,13 @@ def test_register_checks_the_factory_against_its_specs(scratch_registry):
     rate = Hyper("rate", "r", default=0.1, low=0.0, low_open=True)
     with pytest.raises(ValueError, match="factory takes"):
         register("wrong-args", rate)(lambda lr: None)
-    with pytest.raises(ValueError, match="defaults to 0.2 in the factory but 0.1"):
+    with pytest.raises(ValueError, match=r"defaults to 0\.2 in the factory but 0\.1"):
         @register("wrong-default", rate)
         def f(rate=0.2):
             return None
     with pytest.raises(ValueError, match="an optimizer name"):
         register("bad name!", rate)
-    with pytest.raises(TypeError, match="must return a descentlab.optimizers.Rule"):
+    with pytest.raises(TypeError, match=r"must return a descentlab\.optimizers\.Rule"):
         @register("returns-none", rate)
         def g(rate=0.1):
             return None
@@ -182,7 +183,7 @@ def _as_version_1(traj: Trajectory) -> tuple[str, str]:
         for key in has:
             row += [repr(float(v)) for v in traj.buffers[key][t]]
         if t < traj.steps:
-            row += [repr(float(v)) for v in traj.lookahead[t]] + [repr(float(v)) for v in traj.grads[t]] + [""]
+            row += [repr(float(v)) for v in (*traj.lookahead[t], *traj.grads[t])] + [""]
         else:
             row += [""] * (2 * len(names) + 1)
         lines.append(",".join(row))
