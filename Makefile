@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine with Python 3.11+:
 #   make demo   -> .venv/, install, render the main figures into out/
-#   make test   -> .venv/ with the test extras, run the whole suite (and ruff)
+#   make test   -> .venv/ with the test extras, run ruff, the import layers and the whole suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -34,6 +34,7 @@ demo: $(VENV)/.demo
 
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks tools examples
+	$(BIN)/lint-imports   # the layers in pyproject.toml [tool.importlinter]
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.test

@@ -13,24 +13,14 @@ import pytest
 
 import descentlab as dl
 from descentlab import datasets, problems
-from descentlab.problems import custom
-from descentlab.problems.custom import (
-    DataSlice,
-    ExpressionModel,
-    ExpressionSurface,
-    FunctionModel,
-    FunctionProblem,
-    default_start,
-    from_expression,
-    from_function,
-    from_model,
-    hessian,
-    slice_problem,
-    slice_trajectory,
-    suggest,
-)
+from descentlab.problems import autodiff, custom
 from descentlab.problems.data_fit import DataFit
 from descentlab.problems.expression import ExpressionError
+from descentlab.problems.expression_problems import ExpressionModel, ExpressionSurface, from_expression
+from descentlab.problems.functions import FunctionModel, FunctionProblem, from_function, from_model
+from descentlab.problems.slices import DataSlice, slice_problem
+from descentlab.problems.suggestions import default_start, hessian, suggest
+from descentlab.scene import slice_trajectory
 
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam")
 
@@ -57,7 +47,8 @@ def optimizer(name: str, problem):
     s = problem.suggested
     if name == "gd":
         return dl.optimizers.gd(lr=s.gd_lr)
-    return getattr(dl.optimizers, name)(lr=s.lr_for(name), beta=s.beta)
+    lr = s.value(dl.optimizers.get(name).hyper("lr").suggest)   # the α the method's spec asks for
+    return getattr(dl.optimizers, name)(lr=lr, beta=s.beta)
 
 
 def rosen(p):
@@ -420,7 +411,7 @@ def test_asking_for_a_missing_library(monkeypatch):
     def missing(*args):
         raise ImportError("No module named 'jax'")
 
-    monkeypatch.setattr(custom, "_jax_calls", missing)
+    monkeypatch.setattr(autodiff, "_jax_calls", missing)
     with pytest.raises(ValueError, match="needs jax installed"):
         from_function(rosen, n_params=2, gradient="jax")
 

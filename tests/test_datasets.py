@@ -45,6 +45,14 @@ def test_data_error_is_a_value_error():
     assert issubclass(DataError, ValueError)
 
 
+def test_the_table_checks_live_with_the_problems():
+    # datasets re-exports them: one class and one function each, whichever module names them
+    from descentlab.problems import data
+
+    assert (DataError, XYData, check_xy, parse_csv, read_csv) == (
+        data.DataError, data.XYData, data.check_xy, data.parse_csv, data.read_csv)
+
+
 def test_header_default_columns(tmp_path):
     data = read_csv(write(tmp_path, "x,y\n0,1\n1,3\n2.5,-6e-1\n"))
     assert isinstance(data, XYData)

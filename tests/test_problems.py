@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descentlab import datasets, problems
+from descentlab import catalogue, datasets, problems
 
 EPS = np.finfo(np.float64).eps
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -395,15 +395,30 @@ def test_points_with_the_wrong_number_of_parameters_are_refused(name):
 
 
 def test_by_name_builds_every_problem():
-    for name in problems.NAMES:
-        problem = problems.by_name(name)
+    for name in catalogue.NAMES:
+        problem = catalogue.by_name(name)
         assert isinstance(problem, problems.Problem)
         assert np.isfinite(problem.loss(np.asarray(problem.suggested.start, dtype=float)))
-    assert problems.by_name("quadratic", kappa=7.0, dim=3).n_params == 3
+    assert catalogue.by_name("quadratic", kappa=7.0, dim=3).n_params == 3
     with pytest.raises(ValueError, match="'banana'"):
-        problems.by_name("banana")
+        catalogue.by_name("banana")
     with pytest.raises(ValueError, match="kappa"):
-        problems.by_name("rosenbrock", kappa=3.0)
+        catalogue.by_name("rosenbrock", kappa=3.0)
+
+
+def test_by_name_builds_the_builtin_data_problems():
+    # the catalogue's data problems are the built-in data sets, point for point
+    for name, build in (("line-fit", datasets.line_fit), ("gabor", datasets.gabor)):
+        made, builtin = catalogue.by_name(name), build()
+        assert type(made) is type(builtin) and made.name == builtin.name
+        assert np.array_equal(made.x, builtin.x) and np.array_equal(made.y, builtin.y)
+        assert np.array_equal(made.minima, builtin.minima)
+
+
+def test_problems_by_name_is_a_transitional_alias_of_the_catalogue():
+    assert problems.by_name is catalogue.by_name and problems.NAMES == catalogue.NAMES
+    with pytest.raises(AttributeError, match="no attribute 'banana'"):
+        problems.banana  # noqa: B018
 
 
 def test_data_problems_refuse_bad_data():

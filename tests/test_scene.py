@@ -7,6 +7,7 @@ import pytest
 
 import descentlab as dl
 from descentlab import scene
+from descentlab.errors import InputError
 
 
 def test_view_contains_the_path_and_the_nearest_minimum():
@@ -73,3 +74,63 @@ def test_build_refuses_problems_that_are_not_two_dimensional():
     traj = dl.run(dl.optimizers.gd(lr=0.1), problem, steps=2)
     with pytest.raises(ValueError, match="2-parameter"):
         scene.build(problem, traj)
+
+
+# ---- more than two parameters: the slice a 2-D view draws --------------------------------------
+
+def _model_runs():
+    x = np.linspace(-1.0, 2.0, 15)
+    model = dl.problems.from_expression("p0 + p1*x + p2*x**2", data=(x, 1.0 - 0.5 * x + 0.3 * x * x))
+    runs = [dl.run(dl.optimizers.nesterov(lr=model.suggested.lr, beta=0.9), model, steps=12),
+            dl.run(dl.optimizers.adam(lr=0.05), model, steps=12)]
+    return model, runs
+
+
+def test_drawable_leaves_a_two_parameter_problem_as_it_is():
+    problem = dl.datasets.line_fit()
+    traj = dl.run(dl.optimizers.gd(lr=0.03), problem, steps=5)
+    view, shown, full = scene.drawable(problem, (traj,))
+    assert view is problem and shown == [traj] and full is None
+
+
+def test_drawable_slices_through_the_first_runs_end():
+    model, runs = _model_runs()
+    view, shown, full = scene.drawable(model, runs, "p2,p0")
+    assert view.param_names == ("p2", "p0") and view.keep == (2, 0)
+    np.testing.assert_array_equal(view.at, runs[0].final)
+    for cut, run, whole in zip(shown, runs, full, strict=True):
+        np.testing.assert_array_equal(cut.params, run.params[:, [2, 0]])
+        np.testing.assert_array_equal(cut.lookahead, run.lookahead[:, [2, 0]])
+        np.testing.assert_array_equal(cut.grads, run.grads[:, [2, 0]])
+        np.testing.assert_array_equal(cut.losses, run.losses)       # the full problem's losses
+        np.testing.assert_array_equal(whole, run.params)
+        for name, buffer in run.buffers.items():
+            expected = buffer[:, [2, 0]] if buffer.ndim == 2 else buffer
+            np.testing.assert_array_equal(cut.buffers[name], expected)
+    # the view's loss at a cut iterate is the model's loss at the slice point: fixed p1 from runs[0]
+    point = np.array(runs[0].final)
+    point[[2, 0]] = shown[1].params[4]
+    assert view.loss(shown[1].params[4]) == model.loss(point)
+    # no keep: the first two parameters
+    assert scene.drawable(model, runs)[0].param_names == ("p0", "p1")
+    sc = scene.build(view, shown, resolution=12, full_params=full)
+    np.testing.assert_allclose(sc.paths[1].model_lines, model.predict(runs[1].params, sc.model_x))
+
+
+def test_drawable_refuses_what_a_2d_view_cannot_show():
+    model, runs = _model_runs()
+    with pytest.raises(InputError, match="keeps two parameters"):
+        scene.drawable(model, runs, "p0,p1,p2")
+    with pytest.raises(ValueError, match="'q' is not a parameter"):
+        scene.drawable(model, runs, "p0,q")
+    line = dl.problems.from_expression("(x - 1)**2", params="x")
+    with pytest.raises(InputError, match="needs two parameters"):
+        scene.drawable(line, [dl.run(dl.optimizers.gd(lr=0.1), line, steps=2)])
+
+
+def test_slice_trajectory_keeps_names_and_order():
+    _, runs = _model_runs()
+    cut = scene.slice_trajectory(runs[1], [1, "p2"])
+    assert cut.param_names == ("p1", "p2") and cut.steps == runs[1].steps
+    np.testing.assert_array_equal(cut.params, runs[1].params[:, 1:])
+    np.testing.assert_array_equal(cut.buffers["second_moment"], runs[1].buffers["second_moment"][:, 1:])

@@ -5,7 +5,11 @@
     traj = dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.9), problem, start=(1.6, -0.5), steps=40)
     fig = dl.plot.figure_6_1(problem, traj)
 
-``dl.plot`` (matplotlib) is imported on first use, so the core never pays for it.
+The core (problems, data sets, optimisers, :func:`run`) is imported with the package; the rest
+is imported on first use, so ``import descentlab`` never pays for matplotlib or numba:
+``dl.plot`` (matplotlib figures), ``dl.scene`` (what a figure draws), ``dl.theory``,
+``dl.sweep``, ``dl.tune``, ``dl.conventions``, ``dl.config`` and ``dl.catalogue`` (the problems
+by name). ``dl.run`` is the function; its module is :mod:`descentlab.runner`.
 """
 
 from __future__ import annotations
@@ -18,12 +22,20 @@ from descentlab.runner import draw_batches, run, run_many
 from descentlab.trajectory import Trajectory
 
 __version__ = "0.1.0"
+
+_LAZY = ("catalogue", "config", "conventions", "plot", "scene", "sweep", "theory", "tune")
+"""Modules imported on first access as ``descentlab.<name>``."""
+
 __all__ = [
-    "Trajectory", "datasets", "draw_batches", "optimizers", "plot", "problems", "run", "run_many", "scene",
+    "Trajectory", "datasets", "draw_batches", "optimizers", "problems", "run", "run_many", *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plot", "scene"):
+    if name in _LAZY:
         return importlib.import_module(f"descentlab.{name}")
     raise AttributeError(f"module 'descentlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

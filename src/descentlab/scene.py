@@ -2,11 +2,14 @@
 the paths of one or more runs, numbered iterates, and model lines on the data.
 
 The matplotlib figures (:mod:`descentlab.plot`) draw a :class:`Scene`; nothing here imports a
-plotting library, so other renderers can draw the very same numbers.
+plotting library, so other renderers can draw the very same numbers. A problem with more than
+two parameters is drawn through a 2-D slice: :func:`drawable` picks it and :func:`slice_trajectory`
+cuts the runs down to it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from descentlab import validation
 from descentlab.errors import InputError
 from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import DataFit
+from descentlab.problems.slices import parameter_indices, slice_problem
 from descentlab.trajectory import Trajectory
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
@@ -148,6 +152,46 @@ def contour_levels(surface: np.ndarray, n: int = 16, log: bool = False,
     return base + (top - base) * np.linspace(0.0, 1.0, n + 1) ** 2
 
 
+# ---- more than two parameters: the 2-D slice a view draws ------------------------------------
+
+def slice_trajectory(trajectory: Trajectory, keep: Sequence[str | int] | str) -> Trajectory:
+    """A :class:`~descentlab.trajectory.Trajectory` reduced to the parameters ``keep`` (its
+    iterates, look-ahead points, gradients and buffers), to draw on a
+    :func:`~descentlab.problems.slice_problem`. The losses stay those of the full problem."""
+    idx = list(parameter_indices(tuple(trajectory.param_names), keep))
+
+    def cut(a):
+        return None if a is None else np.asarray(a)[:, idx]
+
+    return dataclasses.replace(
+        trajectory, param_names=tuple(trajectory.param_names[i] for i in idx),
+        params=cut(trajectory.params), lookahead=cut(trajectory.lookahead), grads=cut(trajectory.grads),
+        buffers={k: v[:, idx] if v.ndim == 2 else v for k, v in trajectory.buffers.items()})
+
+
+def drawable(problem: Problem, trajectories: Sequence[Trajectory],
+             keep: Sequence[str | int] | str | None = None,
+             ) -> tuple[Problem, list[Trajectory], list[np.ndarray] | None]:
+    """What a 2-D view draws: ``(problem, trajectories, full_params)``.
+
+    A two-parameter problem with no ``keep`` is drawn as it is (``full_params`` None). Otherwise
+    the view is the slice through the first run's final point in the two parameters ``keep``
+    (default: the first two), the runs are cut to them, and ``full_params`` holds each run's
+    iterates in all parameters (figures use them for the model lines).
+    """
+    if keep is None and problem.n_params == 2:
+        return problem, list(trajectories), None
+    if problem.n_params < 2:
+        raise InputError(f"a 2-D view needs two parameters; {problem.name!r} has {problem.n_params}")
+    names = parameter_indices(tuple(problem.param_names),
+                              keep if keep is not None else problem.param_names[:2])
+    if len(names) != 2:
+        raise InputError(f"a slice keeps two parameters, e.g. {','.join(problem.param_names[:2])}; "
+                         f"got {keep!r}")
+    view = slice_problem(problem, names, at=trajectories[0].final)
+    return view, [slice_trajectory(t, names) for t in trajectories], [t.params for t in trajectories]
+
+
 def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
           resolution: int = 150, log_levels: bool | None = None, bounds: Bounds | None = None,
           max_labels: int = 12, full_params: Sequence[np.ndarray] | None = None) -> Scene:
@@ -200,6 +244,47 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         data=data, data_labels=(getattr(problem, "x_label", "x"), getattr(problem, "y_label", "y")),
         model_x=model_x,
     )
+
+
+# ---- what every renderer draws the same way ----------------------------------------------------
+
+MANY = 80
+"""Paths longer than this are drawn as lines, with markers only where numbers go."""
+
+
+def surface_heights(scene: Scene, z: np.ndarray) -> np.ndarray:
+    """Heights for the 3-D view: the loss, or log10 of its height above the floor (log levels)."""
+    if not scene.log_levels:
+        return z
+    lowest_band = scene.levels[1] - scene.levels[0]
+    return np.log10(np.maximum(z - scene.levels[0], 0.0) + lowest_band)
+
+
+def viewing_azimuth(z: np.ndarray) -> float:
+    """The 3-D view's azimuth in degrees: from above the lowest corner of the height grid ``z``,
+    so that high walls stand behind the paths."""
+    corners = {(-1, -1): z[0, 0], (1, -1): z[0, -1], (-1, 1): z[-1, 0], (1, 1): z[-1, -1]}
+    finite = {k: v for k, v in corners.items() if np.isfinite(v)}
+    cx, cy = min(finite, key=finite.get) if finite else (1, -1)
+    return float(np.degrees(np.arctan2(cy, cx)))
+
+
+def gap_floor(min_loss: float | None) -> float:
+    """The smallest L − L_min float64 resolves near L_min: gaps below it are drawn at it."""
+    return 4.0 * float(np.finfo(np.float64).eps) * max(1.0, abs(min_loss or 0.0))
+
+
+def frame_steps(n_iterates: int, max_frames: int) -> list[int]:
+    """The iterates an animation or a slider shows: all of them when there are at most
+    ``max_frames``, else ``max_frames`` evenly spaced over 0 … n_iterates − 1 (rounded half up),
+    the first and the last included, none twice. The GIF/MP4 (:mod:`descentlab.plot.animation`)
+    and the HTML page (:mod:`descentlab.web`) both take their frames from here."""
+    n = validation.integer("number of iterates", n_iterates, 1)
+    m = validation.integer("max_frames", max_frames, 2)
+    if n <= m:
+        return list(range(n))
+    # the spacing (n − 1)/(m − 1) is at least 1, so the rounded steps are distinct
+    return [int(v) for v in np.floor(np.linspace(0, n - 1, m) + 0.5)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -260,7 +345,7 @@ def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> Looka
                          f"({takes}); {trajectory.optimizer} does not")
     t = validation.integer("step", step, 0, max(trajectory.steps - 1, 0))
     if trajectory.steps == 0:
-        raise ValueError("the trajectory has no steps to show")
+        raise InputError("the trajectory has no steps to show")
     alpha, beta = trajectory.hyperparams["lr"], trajectory.hyperparams["beta"]
     phi, m = trajectory.params[t], trajectory.momentum[t]
     batch = None if trajectory.batches is None else trajectory.batches[t]

@@ -121,6 +121,16 @@ class Hyper:
             if value not in self.choices:
                 raise InputError(f"{self.label} must be {self.allowed}, got {value!r}")
             return value
+        if self.kind == "int" and isinstance(value, np.ndarray):  # one per configuration of a sweep
+            try:
+                v = validation.reals(self.label, value)
+            except TypeError as err:
+                raise InputTypeError(str(err)) from None
+            ok = self._inside(v) & (v == np.round(v))
+            if not ok.all():
+                bad = float(v[~ok].flat[0])
+                raise InputError(f"{self.label} must be an integer {self.allowed}, got {bad!r}")
+            return v.astype(np.int64)
         if self.kind == "int":
             try:
                 return validation.integer(self.label, value, int(max(self.low, -2**62)),

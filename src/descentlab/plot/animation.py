@@ -32,6 +32,7 @@ from PIL import Image
 
 from descentlab import scene as scene_mod
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.files import write_atomic
 from descentlab.plot import panels, style
 from descentlab.problems.base import Problem
@@ -100,9 +101,9 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
 
 def frame_steps(last: int, frames: int = MAX_FRAMES) -> np.ndarray:
     """The step shown by each frame: ``min(frames, last + 1)`` steps evenly spaced over
-    0..last, the first and the last included, no step twice."""
-    n = min(int(frames), last + 1)
-    return np.floor(np.linspace(0, last, n) + 0.5).astype(int)
+    0..last, the first and the last included, no step twice (:func:`descentlab.scene.frame_steps`,
+    the HTML page's choice too)."""
+    return np.asarray(scene_mod.frame_steps(last + 1, frames), dtype=int)
 
 
 def last_step(scene: Scene) -> int:
@@ -136,9 +137,9 @@ def _size(size: object) -> tuple[float, float]:
     try:
         w, h = (validation.real("size", v) for v in size)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise ValueError(f"size must be (width, height) in inches, got {size!r}") from None
+        raise InputError(f"size must be (width, height) in inches, got {size!r}") from None
     if not (lo <= w <= hi and lo <= h <= hi):
-        raise ValueError(f"size must be (width, height) with each in {lo:g}..{hi:g} inches, got {size!r}")
+        raise InputError(f"size must be (width, height) with each in {lo:g}..{hi:g} inches, got {size!r}")
     return w, h
 
 

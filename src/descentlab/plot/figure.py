@@ -24,7 +24,8 @@ def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | N
         max_labels: at most this many iterates are numbered.
         bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) instead of the automatic view.
         full_params: for a slice (:func:`descentlab.problems.slice_problem`), the run's iterates
-            in all parameters (its model lines use them).
+            in all parameters (its model lines use them); :func:`descentlab.scene.drawable` gives
+            the slice, the cut run and these together.
     """
     sc = scene_mod.build(problem, trajectory, resolution=resolution, log_levels=log_levels,
                          bounds=bounds, max_labels=max_labels,
@@ -69,7 +70,8 @@ def compare(problem: Problem, trajectories: list[Trajectory], *, log_levels: boo
 
     Args:
         lookahead: also draw, for Nesterov runs, where each gradient was taken.
-        full_params: for a slice, each run's iterates in all parameters (for the model lines).
+        full_params: for a slice, each run's iterates in all parameters (for the model lines), as
+            :func:`descentlab.scene.drawable` gives them.
     """
     if len(trajectories) == 0:
         raise ValueError("compare needs at least one trajectory")

@@ -22,9 +22,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from descentlab.plot import style
-from descentlab.scene import Path, Scene
-
-MANY = 80  # paths longer than this are drawn as lines, with markers only where numbers go
+from descentlab.scene import (  # renderer-neutral: MANY, surface_heights, the azimuth
+    MANY,
+    Path,
+    Scene,
+    surface_heights,
+    viewing_azimuth,
+)
 
 
 def _axes(ax: Axes | None, projection: str | None = None) -> Axes:
@@ -68,22 +72,6 @@ def data(scene: Scene, ax: Axes | None = None) -> Axes:
 
 # ---- (b) the 3-D surface --------------------------------------------------------------------
 
-def surface_heights(scene: Scene, z: np.ndarray) -> np.ndarray:
-    """Heights for the 3-D view: the loss, or log10 of its height above the floor."""
-    if not scene.log_levels:
-        return z
-    lowest_band = scene.levels[1] - scene.levels[0]
-    return np.log10(np.maximum(z - scene.levels[0], 0.0) + lowest_band)
-
-
-def _viewing_azimuth(z: np.ndarray) -> float:
-    """Look from above the lowest corner of the grid, so high walls stand behind the path."""
-    corners = {(-1, -1): z[0, 0], (1, -1): z[0, -1], (-1, 1): z[-1, 0], (1, 1): z[-1, -1]}
-    finite = {k: v for k, v in corners.items() if np.isfinite(v)}
-    cx, cy = min(finite, key=finite.get) if finite else (1, -1)
-    return float(np.degrees(np.arctan2(cy, cx)))
-
-
 def surface_background(scene: Scene, ax: Axes | None = None) -> Axes:
     """The 3-D loss surface alone, labelled and oriented (log10 height for steep surfaces)."""
     ax = _axes(ax, "3d")
@@ -97,7 +85,7 @@ def surface_background(scene: Scene, ax: Axes | None = None) -> Axes:
     ax.set_zlabel(r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
-    ax.view_init(elev=32, azim=_viewing_azimuth(zz))
+    ax.view_init(elev=32, azim=viewing_azimuth(zz))
     ax.set_title("(b) loss surface")
     return ax
 

@@ -7,6 +7,7 @@ import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.colors import ListedColormap
 
+from descentlab.scene import gap_floor  # noqa: F401  (re-exported)
 from descentlab.theme import (  # noqa: F401  (re-exported: the matplotlib figures' palette)
     DATA_COLOR,
     DIVERGED_COLOR,
@@ -34,8 +35,3 @@ def math_name(name: str) -> str:
     if name.startswith("φ") and name[1:].isdigit():
         return rf"$\phi_{{{name[1:]}}}$"
     return name
-
-
-def gap_floor(min_loss: float | None) -> float:
-    """The smallest L − L_min float64 resolves near L_min: gaps below it are drawn at it."""
-    return 4.0 * float(np.finfo(np.float64).eps) * max(1.0, abs(min_loss or 0.0))

@@ -7,7 +7,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from descentlab import theory
+from descentlab import optimizers, theory
 from descentlab.plot import style
 from descentlab.sweep import SweepResult
 from descentlab.trajectory import Trajectory
@@ -117,8 +117,13 @@ def _heat(fig, ax, result, median, diverged, never) -> None:
 
 
 def _theory_overlay(ax, result, problem) -> None:
-    method = "gd" if result.method == "sgd" else result.method
-    if problem is None or method not in theory.METHODS or list(result.axes) != ["lr", "beta"]:
+    """The stability limit α_max(β) and the optimal tuning over an (α, β) map, for a method that
+    declares an iteration matrix with both (:class:`descentlab.optimizers.Linear`)."""
+    method = result.method
+    if problem is None or method not in theory.linear_methods() or list(result.axes) != ["lr", "beta"]:
+        return
+    linear = optimizers.get(method).linear
+    if linear.stability_limit is None or not linear.tunings:
         return
     try:
         mu, L = theory.eigenvalue_range(problem)
@@ -154,7 +159,7 @@ def _line(ax, result, median, diverged) -> None:
 
 
 def _symbol(name: str) -> str:
-    return {"lr": "α", "beta": "β", "gamma": "γ", "eps": "ε"}.get(name, name)
+    return optimizers.symbol(name)   # the book's symbol the registry declares (α, β, γ, ε …)
 
 
 

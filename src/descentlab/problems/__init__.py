@@ -6,33 +6,28 @@
 * :func:`from_expression`, :func:`from_function`, :func:`from_model` — your own loss or model
   (safe expressions, never eval); :func:`slice_problem` draws two of many parameters.
 
-:func:`by_name` builds any of them (with the built-in data for the data problems).
+The problems are the bottom layer of descentlab: they import nothing above them. The data
+tables they are built from are checked here (:mod:`descentlab.problems.data`); the built-in data
+sets live in :mod:`descentlab.datasets` and the problems by name (:func:`~descentlab.catalogue.by_name`,
+:data:`~descentlab.catalogue.NAMES`) in :mod:`descentlab.catalogue`, both above this package.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from descentlab.problems import expression
 from descentlab.problems.base import Problem, Suggested
-from descentlab.problems.custom import (
-    DataSlice,
-    ExpressionModel,
-    ExpressionSurface,
-    FunctionModel,
-    FunctionProblem,
-    Slice,
-    default_start,
-    drawable,
-    from_expression,
-    from_function,
-    from_model,
-    slice_problem,
-    slice_trajectory,
-    suggest,
-)
+from descentlab.problems.custom import GRADIENT_METHODS
+from descentlab.problems.data import DataError, XYData
 from descentlab.problems.data_fit import DataFit
 from descentlab.problems.expression import ExpressionError
+from descentlab.problems.expression_problems import ExpressionModel, ExpressionSurface, from_expression
+from descentlab.problems.functions import FunctionModel, FunctionProblem, from_function, from_model
 from descentlab.problems.gabor import Gabor, gabor
 from descentlab.problems.linear_regression import LinearRegression, linear_regression
+from descentlab.problems.slices import DataSlice, Slice, slice_problem
+from descentlab.problems.suggestions import default_start, hessian, suggest
 from descentlab.problems.surfaces import (
     Quadratic,
     Surface,
@@ -42,26 +37,23 @@ from descentlab.problems.surfaces import (
     rosenbrock,
 )
 
-NAMES = ("line-fit", "gabor", "quadratic", "rosenbrock", "beale", "himmelblau")
-
-
-def by_name(name: str, **options) -> Problem:
-    """A problem by its name in :data:`NAMES`; ``options`` go to ``quadratic`` (kappa, angle…)."""
-    from descentlab import datasets
-
-    builders = {"line-fit": datasets.line_fit, "gabor": datasets.gabor, "quadratic": quadratic,
-                "rosenbrock": rosenbrock, "beale": beale, "himmelblau": himmelblau}
-    if name not in builders:
-        raise ValueError(f"unknown problem {name!r}; choose one of {', '.join(NAMES)}")
-    if options and name != "quadratic":
-        raise ValueError(f"problem {name!r} takes no options, got {', '.join(options)}")
-    return builders[name](**options)
-
-
 __all__ = [
-    "NAMES", "DataFit", "DataSlice", "ExpressionError", "ExpressionModel", "ExpressionSurface",
-    "FunctionModel", "FunctionProblem", "Gabor", "LinearRegression", "Problem", "Quadratic", "Slice",
-    "Suggested", "Surface", "beale", "by_name", "default_start", "drawable", "expression", "from_expression",
-    "from_function", "from_model", "gabor", "himmelblau", "linear_regression", "quadratic", "rosenbrock",
-    "slice_problem", "slice_trajectory", "suggest",
+    "GRADIENT_METHODS", "DataError", "DataFit", "DataSlice", "ExpressionError", "ExpressionModel",
+    "ExpressionSurface", "FunctionModel", "FunctionProblem", "Gabor", "LinearRegression", "Problem",
+    "Quadratic", "Slice", "Suggested", "Surface", "XYData", "beale", "default_start", "expression",
+    "from_expression", "from_function", "from_model", "gabor", "hessian", "himmelblau", "linear_regression",
+    "quadratic", "rosenbrock", "slice_problem", "suggest",
 ]
+
+_MOVED_TO_CATALOGUE = ("NAMES", "by_name")
+
+
+def __getattr__(name: str) -> Any:
+    """Transitional aliases: ``problems.NAMES`` and ``problems.by_name`` moved to
+    :mod:`descentlab.catalogue` (which builds the data problems with the built-in data, so it sits
+    above this package). Import them from there; these aliases go once no caller uses them."""
+    if name in _MOVED_TO_CATALOGUE:
+        from descentlab import catalogue  # the one upward import: see [tool.importlinter] in pyproject.toml
+
+        return getattr(catalogue, name)
+    raise AttributeError(f"module 'descentlab.problems' has no attribute {name!r}")

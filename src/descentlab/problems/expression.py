@@ -60,6 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab.errors import InputError
+
 MAX_LENGTH = 2000
 """The longest expression accepted, in characters."""
 
@@ -166,7 +168,7 @@ _OPERATORS: dict[type, tuple[str, str]] = {  # disallowed binary and unary opera
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(InputError):
     """An expression that cannot be used, with where and why.
 
     Attributes:

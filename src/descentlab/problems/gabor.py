@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab.problems.base import Suggested
+from descentlab.problems.data import check_xy
 from descentlab.problems.data_fit import DataFit
 
 
@@ -43,8 +44,6 @@ def gabor(x, y, *, name: str = "gabor", minima=None, x_label: str = "x", y_label
     ``minima`` (K×2) may list known minima; the built-in data set knows its own
     (see :func:`descentlab.datasets.gabor`).
     """
-    from descentlab.datasets import check_xy
-
     x, y = check_xy(x, y)
     if suggested is None:
         suggested = Suggested(start=(-1.5, 8.5), lr=0.5, gd_lr=0.3, adam_lr=0.1, beta=0.8, steps=60,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab.problems.base import Suggested
+from descentlab.problems.data import check_xy
 from descentlab.problems.data_fit import DataFit
 
 
@@ -71,8 +72,6 @@ class LinearRegression(DataFit):
 def linear_regression(x, y, *, name: str = "linear-regression", x_label: str = "x",
                       y_label: str = "y", suggested: Suggested | None = None) -> LinearRegression:
     """The book's line-fitting problem for data ``x``, ``y`` (1-D, equal length, N ≥ 2, finite)."""
-    from descentlab.datasets import check_xy
-
     x, y = check_xy(x, y)
     n = len(x)
     x_bar, y_bar = float(np.mean(x)), float(np.mean(y))
