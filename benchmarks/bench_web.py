@@ -10,9 +10,9 @@ JSON encoding of the figures count, and the network does not). The page shows 4 
 
 * full update: a new start point (a click on the contour map), so every run, the scene and
   every view are made anew; the target is p50 ≤ 50 ms (the issue's);
-* one slider: momentum and Nesterov's α moves, so those two runs are made anew (the others
-  come from the cache of runs) and the scene and views are made anew;
-* Adam's slider: one run anew;
+* momentum's slider: momentum's α moves, so that run is made anew (the others come from the
+  cache of runs) and the scene and views are made anew;
+* Adam's slider: the same for Adam's α;
 * scrubber: nothing runs; the views are rendered and, as the page already shows the scene,
   only the traces that move are sent (a patch). The first scrub of a scene also finds which
   traces move (three more renders), and is timed apart.
@@ -24,7 +24,7 @@ overhead is the difference).
 LOAD: the real server (``descentlab.web.app.make_server``, threaded werkzeug) in a subprocess on
 127.0.0.1 and a free port; ``--clients`` threads each send ``--updates`` POSTs to
 ``/_dash-update-component`` with the body the page sends (``update_request``): a session that
-mostly scrubs, moves α of momentum/Nesterov or of Adam to values of its own (new runs), and
+mostly scrubs, moves α of momentum or of Adam to values of its own (new runs), and
 twice sends a bad value (which must come back as a message, not a failure). Any HTTP error,
 a timeout, or an answer without figures (or, for the bad values, without the message) counts as
 an error. Loopback only; the whole test stops at ``--deadline`` seconds.
@@ -60,10 +60,13 @@ def controls(steps: int) -> dict:
     """The page's controls on the line fit with the problem's suggested settings (as on load)."""
     from descentlab.web.app import Explorer
 
-    d = Explorer().defaults("line-fit", 1.0)
-    return {"problem": "line-fit", "kappa": 1.0, "optimizers": OPTIMIZERS, "batch_size": None, "seed": 0,
-            "start": None, "upload": None, "steps": steps,
-            **{k: d[k] for k in ("gd_lr", "lr", "beta", "adam_lr", "adam_beta", "gamma", "eps")}}
+    return Explorer().page_values("line-fit", optimizers=OPTIMIZERS, steps=steps) | {"upload": None}
+
+
+def moved(values: dict, method: str, hyper: str, by: float) -> dict:
+    """``values`` with one hyper-parameter control of ``method`` moved by ``by`` (a new dict)."""
+    given = values["hyper"]
+    return values | {"hyper": given | {method: given[method] | {hyper: given[method][hyper] + by}}}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -110,10 +113,10 @@ def bench_update(steps: int, samples: int) -> dict[str, list[float]]:
         start = [1.6 + 1e-3 * (i + 1), -0.5]  # a click: everything anew
         elapsed, answer = post(update_request(app, base | {"start": start}, steps, steps, "start-store.data"))
         times["full update"].append(elapsed)
-        moved = base | {"start": start, "lr": base["lr"] - 0.01 * (i + 1)}
-        times["one slider (2 runs)"].append(post(update_request(app, moved, steps, steps))[0])
-        adam = moved | {"adam_lr": base["adam_lr"] - 0.01 * (i + 1)}
-        elapsed, answer = post(update_request(app, adam, steps, steps, "adam-lr.value"))
+        heavy = moved(base | {"start": start}, "momentum", "lr", -0.01 * (i + 1))
+        times["momentum's slider (1 run)"].append(post(update_request(app, heavy, steps, steps))[0])
+        adam = moved(heavy, "adam", "lr", -0.01 * (i + 1))
+        elapsed, answer = post(update_request(app, adam, steps, steps))
         times["Adam's slider (1 run)"].append(elapsed)
         key = answer["shown-store"]["data"]
         body = update_request(app, adam, (7 * i) % steps, steps, "iterate.value", shown=key)
@@ -175,14 +178,15 @@ def session(client: int, updates: int, steps: int) -> list[tuple[str, dict]]:
     bad_at = {updates // 3, 2 * updates // 3}
     for k in range(updates):
         if k in bad_at:
-            plan.append(("bad value", state | {"beta": "high", "iterate": steps}))
+            bad = state["hyper"] | {"momentum": state["hyper"]["momentum"] | {"beta": "high"}}
+            plan.append(("bad value", state | {"hyper": bad, "iterate": steps}))
             continue
         roll = rng.random()
         if roll < 0.2:
-            state = state | {"lr": base["lr"] + rng.uniform(-0.5, 0.2)}
+            state = moved(state, "momentum", "lr", rng.uniform(-0.5, 0.2))
             plan.append(("slider", state | {"iterate": steps}))
         elif roll < 0.3:
-            state = state | {"adam_lr": base["adam_lr"] + rng.uniform(-0.5, 0.2)}
+            state = moved(state, "adam", "lr", rng.uniform(-0.5, 0.2))
             plan.append(("slider", state | {"iterate": steps}))
         else:
             plan.append(("scrub", state | {"iterate": rng.randrange(steps + 1)}))
@@ -205,7 +209,7 @@ def load_test(url: str, clients: int, updates: int, steps: int, deadline_s: floa
             if time.perf_counter() > stop_at:
                 return
             iterate = values.pop("iterate")
-            changed = "iterate.value" if kind == "scrub" else "lr.value"
+            changed = "iterate.value" if kind == "scrub" else "steps.value"
             body = json.dumps(update_request(app, values, iterate, steps, changed, shown=shown)).encode()
             request = urllib.request.Request(url + "_dash-update-component", data=body, method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -221,7 +225,8 @@ def load_test(url: str, clients: int, updates: int, steps: int, deadline_s: floa
             elapsed = time.perf_counter() - t0
             answer = json.loads(payload).get("response", {})
             message = answer.get("message", {}).get("children") or ""
-            ok = status == 200 and (message.startswith("β must be a number") if kind == "bad value"
+            expected = "momentum: beta (β) must be a number"
+            ok = status == 200 and (message.startswith(expected) if kind == "bad value"
                                     else "view-contour" in answer and not message)
             with lock:
                 latencies[kind].append(elapsed)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from descentlab import optimizers
 from descentlab.web.app import create_app, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,7 +93,8 @@ def wait_path_change(page, graph: str, name: str, before) -> None:
 
 
 def press(page, slider: str, key: str, times: int = 1) -> None:
-    """Move a slider from the keyboard, as a user can (Radix slider thumbs take arrow keys)."""
+    """Move a slider (its id, or the row of a hyper-parameter: ``hyper-momentum-lr-row``) from the
+    keyboard, as a user can (Radix slider thumbs take arrow keys)."""
     thumb = page.locator(f"#{slider} [role=slider]")
     thumb.focus()
     for _ in range(times):
@@ -100,22 +102,51 @@ def press(page, slider: str, key: str, times: int = 1) -> None:
 
 
 def test_the_explorer_in_a_browser(page, tmp_path):
-    # the α slider of momentum and Nesterov moves their paths (and the legend reads the new α)
+    # every registered method is offered; the featured ones are shown, each with its own controls
+    offered = page.locator("#optimizers label").all_inner_texts()
+    assert [t.strip() for t in offered] == list(optimizers.names())
+    for name in optimizers.names():
+        state = "visible" if name in optimizers.featured() else "hidden"
+        page.wait_for_selector(f"#hyper-{name}-{optimizers.get(name).hypers[0].name}-row", state=state)
+
+    # momentum's α slider moves its path alone (and the legend reads the new α)
     before = path(page, "view-contour", "momentum")
+    nesterov_before = path(page, "view-contour", "nesterov")
     assert before is not None and len(before[0]) == 41
-    press(page, "lr", "ArrowLeft", 20)  # log10 α from log10 0.05 down by 0.2
-    wait_text(page, "#lr-label", "α = 0.0316")
+    press(page, "hyper-momentum-lr-row", "ArrowLeft", 20)  # log10 α from log10 0.05 down by 0.2
+    wait_text(page, "#hyper-momentum-lr-row .value", "α = 0.0316")
     wait_text(page, "#summary", "momentum (α=0.0316, β=0.8)")
     wait_path_change(page, "view-contour", "momentum", before)
     assert path(page, "view-contour", "momentum")[0][0] == pytest.approx(1.6)  # same start φ₀
+    assert path(page, "view-contour", "nesterov") == nesterov_before
+    assert "nesterov (α=0.05, β=0.8)" in page.inner_text("#summary")
 
-    # switch optimizers: sgd on, adam off; Adam's sliders go away with it
+    # switch optimizers: sgd on, adam off; Adam's controls go away with it
     page.locator("#optimizers label", has_text="sgd").click()
     wait_text(page, "#summary", "sgd (α=0.03)")
+    page.wait_for_selector("#hyper-sgd-lr-row", state="visible")
     page.locator("#optimizers label", has_text="adam").click()
-    page.wait_for_selector("#adam-rows", state="hidden")
+    page.wait_for_selector("#hyper-adam-lr-row", state="hidden")
     page.wait_for_function("() => !document.querySelector('#summary').innerText.includes('adam')")
     assert path(page, "view-contour", "adam") is None and path(page, "view-contour", "sgd") is not None
+
+    # line search: its mode is a dropdown, its iteration cap a number box
+    page.locator("#optimizers label", has_text="linesearch").click()
+    page.wait_for_selector("#hyper-linesearch-mode-row", state="visible")
+    wait_text(page, "#summary", "linesearch (bracket, d=0.1, τ=1e-05, n=15)")
+    page.locator("#hyper-linesearch-mode-row .dash-dropdown").click()
+    page.get_by_role("option", name="exact").click()
+    wait_text(page, "#hyper-linesearch-mode-row .value", "mode = exact")
+    wait_text(page, "#summary", "linesearch (exact, d=0.1, τ=1e-05, n=15)")
+    page.locator("#hyper-linesearch-max_iter-row input").fill("0")  # below its range: a message
+    wait_text(page, "#message", "linesearch: max_iter (n) needs a value: a whole number from 1 to 10000")
+    page.locator("#hyper-linesearch-max_iter-row input").fill("9")
+    wait_text(page, "#summary", "linesearch (exact, d=0.1, τ=1e-05, n=9)")
+    shot = tmp_path / "explorer-controls.png"
+    page.screenshot(path=str(shot))
+    print(f"\nscreenshot: {shot}")
+    page.locator("#optimizers label", has_text="linesearch").click()
+    page.wait_for_selector("#hyper-linesearch-mode-row", state="hidden")
 
     # a click on the contour map moves the start of every path there
     box = page.locator("#view-contour .nsewdrag").first.bounding_box()
@@ -142,7 +173,7 @@ def test_the_explorer_in_a_browser(page, tmp_path):
     assert look is not None and len(look[0]) == 1
     grad = path(page, "view-contour", "gradient step")
     assert grad is not None and len(grad[0]) >= 2
-    wait_text(page, "#summary", "nesterov (α=0.0316, β=0.8): t = 5")
+    wait_text(page, "#summary", "nesterov (α=0.05, β=0.8): t = 5")
 
     # hovering the selected iterate shows its step, φ, loss and gradient
     nesterov = path(page, "view-contour", "nesterov")

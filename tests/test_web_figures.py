@@ -11,9 +11,10 @@ import pytest
 
 import descentlab as dl
 from descentlab import scene as scene_mod
-from descentlab.plot import style
+from descentlab import theme
 from descentlab.web import figures
 from descentlab.web.figures import decode
+from descentlab.web.figures.look import band_field
 
 RES = 40  # a small grid keeps these tests fast
 
@@ -128,9 +129,9 @@ def test_nesterov_lookahead_point_and_gradient_arrow(line_fit, t):
     assert traj.optimizer == "nesterov"
     alpha, beta = traj.hyperparams["lr"], traj.hyperparams["beta"]
     v = figures.views(sc, t)
-    (ghost,) = traces(v["contour"], name=figures._LOOKAHEAD_NAMES[0])
-    (momentum_leg,) = traces(v["contour"], name=figures._LOOKAHEAD_NAMES[1])
-    (arrow,) = traces(v["contour"], name=figures._LOOKAHEAD_NAMES[2])
+    (ghost,) = traces(v["contour"], name=figures.LOOKAHEAD_NAMES[0])
+    (momentum_leg,) = traces(v["contour"], name=figures.LOOKAHEAD_NAMES[1])
+    (arrow,) = traces(v["contour"], name=figures.LOOKAHEAD_NAMES[2])
     expected = traj.params[t] - alpha * beta * traj.momentum[t]
     np.testing.assert_allclose(xy(ghost)[0], expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(xy(ghost)[0], traj.lookahead[t])  # what the run recorded
@@ -140,7 +141,7 @@ def test_nesterov_lookahead_point_and_gradient_arrow(line_fit, t):
     np.testing.assert_allclose(end, traj.params[t + 1], rtol=1e-12, atol=1e-15)  # the step lands on φ_{t+1}
     assert arrow["marker"]["symbol"] == ["circle", "arrow"] and arrow["marker"]["angleref"] == "previous"
     # only Nesterov gets them
-    assert len(traces(v["contour"], name=figures._LOOKAHEAD_NAMES[0])) == 1
+    assert len(traces(v["contour"], name=figures.LOOKAHEAD_NAMES[0])) == 1
 
 
 def test_the_gradient_step_from_the_lookahead_point_ends_at_the_next_iterate(line_fit):
@@ -156,7 +157,7 @@ def test_the_gradient_step_from_the_lookahead_point_ends_at_the_next_iterate(lin
 
 def test_no_lookahead_step_at_the_last_iterate(line_fit):
     v = figures.views(line_fit[2])
-    for name in figures._LOOKAHEAD_NAMES:
+    for name in figures.LOOKAHEAD_NAMES:
         (trace,) = traces(v["contour"], name=name)
         assert trace["x"] == [] and trace["y"] == []
 
@@ -169,7 +170,7 @@ def test_loss_view_is_log_with_a_marker_at_the_selected_step(line_fit):
     assert vline["x"] == [9, 9]
     for traj in trajs:
         line = path_trace(fig, traj.label)
-        gap = np.maximum(traj.losses - problem.min_loss, style.gap_floor(problem.min_loss))
+        gap = np.maximum(traj.losses - problem.min_loss, scene_mod.gap_floor(problem.min_loss))
         np.testing.assert_array_equal(decode(line["y"]), gap)
         np.testing.assert_array_equal(decode(line["x"]), np.arange(traj.steps + 1))
     marks = selected_markers(fig)
@@ -196,13 +197,14 @@ def test_hover_shows_step_phi_loss_and_gradient(line_fit):
 
 def test_colours_are_the_matplotlib_figures(line_fit):
     _, trajs, sc = line_fit
-    colours = [c for c, _ in style.path_styles([t.optimizer for t in trajs])]
+    colours = [c for c, _ in theme.path_styles([t.optimizer for t in trajs])]
     v = figures.views(sc)
     for traj, colour in zip(trajs, colours, strict=True):
         assert path_trace(v["contour"], traj.label)["line"]["color"] == colour
         assert path_trace(v["loss"], traj.label)["line"]["color"] == colour
     (surface,) = traces(v["surface"], type="surface")
-    assert surface["colorscale"][0][1] == figures._rgb(__import__("matplotlib").colormaps["viridis"](0.0))
+    r, g, b, _ = (round(255 * c) for c in __import__("matplotlib").colormaps["viridis"](0.0))
+    assert surface["colorscale"][0][1] == f"rgb({r},{g},{b})"
 
 
 def test_known_minima_are_starred(line_fit, rosenbrock):
@@ -215,7 +217,7 @@ def test_known_minima_are_starred(line_fit, rosenbrock):
 def test_contour_bands_are_exactly_the_scenes_levels(rosenbrock):
     sc = rosenbrock[2]
     assert sc.log_levels
-    band, n = figures._band_field(sc.levels, sc.levels)
+    band, n = band_field(sc.levels, sc.levels)
     np.testing.assert_allclose(band, np.arange(n + 1), atol=1e-12)
     fig = figures.views(sc)["contour"]
     (contour,) = traces(fig, type="contour")
@@ -399,7 +401,7 @@ def test_paths_without_gradients_or_hyperparameters_still_draw(line_fit):
                                                for p in sc.paths))
     v = figures.views(bare, 4)
     assert path_trace(v["contour"], sc.paths[0].label)["text"][0] == "(not recorded)"
-    (arrow,) = traces(v["contour"], name=figures._LOOKAHEAD_NAMES[2])
+    (arrow,) = traces(v["contour"], name=figures.LOOKAHEAD_NAMES[2])
     np.testing.assert_array_equal(xy(arrow)[1], sc.paths[2].points[5])
 
 
@@ -414,3 +416,80 @@ def test_editing_one_figure_leaves_the_next_call_alone(line_fit, rosenbrock):
         for scale in scales:
             scale[0][1] = "edited"
         assert "edited" not in json.dumps(figures.views(sc, 2))
+
+
+# ---- renderer-neutral: no matplotlib, the same frames and colours as the matplotlib renderer --------
+
+def test_the_plotly_renderer_never_imports_matplotlib():
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import descentlab as dl
+from descentlab import scene
+from descentlab.web import figures
+problem = dl.datasets.line_fit()
+trajs = dl.run_many([dl.optimizers.nesterov(lr=0.05, beta=0.8), dl.optimizers.linesearch()], problem,
+                    (1.6, -0.5), 12)
+sc = scene.build(problem, trajs, resolution=20)
+single = scene.build(problem, trajs[:1], resolution=20)
+figures.views(sc, 3); figures.views(single, 3); figures.combined(sc); figures.combined(single)
+rb = dl.problems.rosenbrock()
+figures.views(scene.build(rb, [dl.run(dl.optimizers.adam(lr=0.1), rb, (-1.2, 1.0), 90)], resolution=20))
+try:
+    from descentlab.web.export import to_html
+except ImportError:  # no plotly: the views alone
+    pass
+else:
+    to_html(figures.combined(sc, max_frames=3), "t")
+print(sorted(m for m in sys.modules if m == "matplotlib" or m.startswith(("matplotlib.", "descentlab.plot"))))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_gif_and_the_html_page_show_the_same_frames(tmp_path, monkeypatch):
+    """One frame choice (descentlab.scene.frame_steps): 9 steps in 3 frames were [0, 5, 9] in the GIF
+    and [0, 4, 9] in the HTML page; now both are what rounding half up gives."""
+    pytest.importorskip("plotly")
+    from descentlab.plot import animation
+    from descentlab.web.export import write_html
+
+    problem = dl.datasets.line_fit()
+    traj = dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, (1.6, -0.5), 9)
+    shown: list[int] = []
+    frame = animation.Stage.frame
+    monkeypatch.setattr(animation.Stage, "frame", lambda self, t: shown.append(t) or frame(self, t))
+    animation.animate(problem, traj, tmp_path / "run.gif", frames=3, size=(4.0, 3.0), dpi=30)
+    gif = sorted(set(shown))
+    page = write_html(problem, traj, tmp_path / "run.html", resolution=RES, max_frames=3)
+    html_frames = [int(n) for n in re.findall(r'"name":\s*"(\d+)"', page.read_text(encoding="utf-8"))]
+    assert gif == html_frames == [0, 5, 9]
+    sc = scene_mod.build(problem, traj, resolution=RES)
+    for n in (1, 2, 3, 10, 11, 50, 121, 501, 10_001):
+        for m in (2, 3, 7, 10, 120):
+            expected = list(range(n)) if n <= m else [int(k * (n - 1) / (m - 1) + 0.5) for k in range(m)]
+            picked = scene_mod.frame_steps(n, m)
+            assert picked == expected, (n, m)
+            assert list(animation.frame_steps(n - 1, m)) == picked
+    assert figures.frame_steps(sc, 3) == [0, 5, 9]
+    with pytest.raises(ValueError, match="max_frames"):
+        scene_mod.frame_steps(10, 1)
+
+
+def test_the_colour_tables_are_matplotlibs():
+    mpl = pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_hex
+
+    from descentlab.plot import style
+
+    for name, table in theme.COLORMAPS.items():
+        assert len(table) == 256
+        assert list(table) == [to_hex(mpl.colormaps[name](i)) for i in range(256)], name
+    where = [*np.linspace(0.0, 1.0, 2001), -0.5, 1.5, 1 / 256, 255 / 256, 0.5 - 1e-17]
+    assert [theme.surface_color(f) for f in where] == [to_hex(mpl.colormaps["viridis"](f)) for f in where]
+    assert [theme.iterate_color(f) for f in where] == [to_hex(style.iterate_cmap()(f)) for f in where]
+    assert theme.iterate_colors(9) == [to_hex(c) for c in style.iterate_colors(9)]
+    with pytest.raises(ValueError, match="nan"):
+        theme.surface_color(float("nan"))

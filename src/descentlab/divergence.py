@@ -8,6 +8,8 @@ its own, its step then being 0, so buffers are checked too.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 FACTOR = 1e10
@@ -17,6 +19,17 @@ FACTOR = 1e10
 def bound(loss0: float) -> float:
     """The largest loss a run may reach before it counts as diverged."""
     return FACTOR * max(1.0, abs(float(loss0)))
+
+
+def diverged_one(loss: float, limit: float, buffers=()) -> bool:
+    """:func:`diverged` for one configuration (a run's step), without per-entry work when all is well:
+    a buffer is inspected entry by entry only when its sum is not finite."""
+    if not loss <= limit:  # also true for NaN
+        return True
+    for buf in buffers:
+        if not math.isfinite(float(buf.sum())) and not np.isfinite(buf).all():
+            return True
+    return False
 
 
 def diverged(loss, limit: float, buffers=()) -> np.ndarray:

@@ -96,8 +96,11 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
 
     state = optimizer.init(phi0)
     params, losses, ahead, grads = [state.params], [], [], []
-    recorded = {k: [v] for k, v in buffers(state).items()}
-    full_probe = probe(problem) if method.needs_loss and plan is None else None
+    names = tuple(buffers(state))
+    where = tuple(state._fields.index(k) for k in names)
+    recorded = [[state[i]] for i in where]
+    needs_loss = optimizer.method.needs_loss
+    full_probe = probe(problem) if needs_loss and plan is None else None
     diverged_at = None
     with np.errstate(all="ignore"):
         losses.append(float(problem.loss(phi0)))
@@ -108,13 +111,13 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
             batch = None if plan is None else plan[t]
             x = optimizer.gradient_point(state)
             g = problem.grad(x, batch)
-            if method.needs_loss:
+            if needs_loss:
                 new = optimizer.update(state, g, full_probe or probe(problem, batch))
             else:
                 new = optimizer.update(state, g)
             loss = float(problem.loss(new.params))
-            kept = buffers(new)
-            if divergence.diverged(loss, limit, kept.values()):
+            kept = [new[i] for i in where]
+            if divergence.diverged_one(loss, limit, kept):
                 diverged_at = t + 1
                 break
             state = new
@@ -122,8 +125,8 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
             losses.append(loss)
             ahead.append(x)
             grads.append(g)
-            for k, v in kept.items():
-                recorded[k].append(v)
+            for rows, value in zip(recorded, kept, strict=True):
+                rows.append(value)
 
     p = problem.n_params
     done = len(grads)
@@ -132,7 +135,7 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
         param_names=tuple(problem.param_names), params=np.array(params),
         losses=np.array(losses), lookahead=np.array(ahead).reshape(done, p),
         grads=np.array(grads).reshape(done, p),
-        buffers={k: np.array(v) for k, v in recorded.items()},
+        buffers={k: np.array(v) for k, v in zip(names, recorded, strict=True)},
         batches=None if plan is None else tuple(np.asarray(b, dtype=np.int64) for b in plan[:done]),
         diverged_at=diverged_at, seed=seed if plan is not None and batches is None else None,
         batch_size=None if batch_size is None else int(batch_size),  # validated; numpy ints → int

@@ -31,18 +31,12 @@ from descentlab.runner import run
 from descentlab.sweep import sweep
 from descentlab.trajectory import Trajectory
 
-TUNED = ("lr", "beta")
-"""The hyper-parameters tuned when a method has them and declares a search range (α, β); the
-others (Adam's γ and ε, a line search's tolerance) stay at their defaults."""
-
-
 def space(method: str) -> dict[str, tuple[float, float, str]]:
     """The declared search space of a method (from the registry): name → (low, high, log or uniform).
 
-    α and β where the method has them; a method with neither is tuned over every hyper-parameter
-    that declares a search range."""
-    hypers = [h for h in optim.get(method).hypers if h.search is not None]
-    chosen = [h for h in hypers if h.name in TUNED] or hypers
+    Every hyper-parameter with a search range that its spec marks ``tuned`` (α and β; not Adam's γ,
+    which stays at its default, as ε and a line search's tolerance do)."""
+    chosen = [h for h in optim.get(method).hypers if h.search is not None and h.tuned]
     if not chosen:
         raise InputError(f"{method} declares no search range to tune")
     return {h.name: (*h.search, "log" if h.scale == "log" else "uniform") for h in chosen}

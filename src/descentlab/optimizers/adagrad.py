@@ -34,6 +34,8 @@ init = zero_buffers(AdaGradState)
 def adagrad(lr, eps=1e-8):
     r"""AdaGrad: each parameter's step divided by the root of its summed squared gradients.
 
+    Equal to ``torch.optim.Adagrad(lr=α, eps=ε)`` given the same (summed) gradients.
+
     Args:
         lr: the learning rate α > 0.
         eps: ε > 0, added to √v.

@@ -14,6 +14,7 @@ Equal to ``torch.optim.Adam(lr=α, betas=(β, γ), eps=ε)``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,8 +39,9 @@ def epsilon() -> Any:
 
 def second_moment(default: float) -> Any:
     """γ in [0, 1), the decay of the squared-gradient average (Adam, RMSProp)."""
-    return unit("gamma", "γ", default, search=(0.9, 0.9999),
-                help=f"second-moment coefficient γ in [0, 1) (default {default:g})")
+    return dataclasses.replace(unit("gamma", "γ", default, search=(0.9, 0.9999),
+                                    help=f"second-moment coefficient γ in [0, 1) (default {default:g})"),
+                               tuned=False)
 
 
 init = zero_buffers(AdamState)

@@ -65,6 +65,8 @@ class Hyper:
         kind: ``"real"``, ``"int"`` or ``"choice"`` (one of ``choices``).
         search: the (low, high) range that ``tune``, ``sweep`` and the explorer's sliders span,
             or None when the value is not searched.
+        tuned: whether ``tune`` samples it from ``search`` (False: it stays at its default there,
+            like Adam's γ, while sweeps and sliders still span ``search``).
         scale: ``"log"`` or ``"linear"`` spacing of the search range.
         help: one line for the CLI help and the explorer.
     """
@@ -82,6 +84,7 @@ class Hyper:
     search: tuple[float, float] | None = None
     scale: str = "linear"
     help: str = ""
+    tuned: bool = True
 
     def __post_init__(self):
         if not self.name.isidentifier():

@@ -36,6 +36,8 @@ init = zero_buffers(RMSPropState)
 def rmsprop(lr, gamma=0.99, eps=1e-8):
     r"""RMSProp: each parameter's step divided by the root of a moving average of its squared gradients.
 
+    Equal to ``torch.optim.RMSprop(lr=α, alpha=γ, eps=ε)`` given the same (summed) gradients.
+
     Args:
         lr: the learning rate α > 0.
         gamma: the decay γ in [0, 1) of the squared-gradient average.

@@ -3,19 +3,26 @@
     descentlab serve                 # http://127.0.0.1:8050, opens a browser
     python -m descentlab.web.app     # the same
 
-Controls (problem, κ, optimizers, α, β, γ, ε, steps, batch size, seed, and the start point set by
-clicking the contour map) are checked by :mod:`descentlab.web.controls` and become a
-:class:`~descentlab.config.Config`; the runs are what its ``run()`` makes, by the same library
-calls as the command line (``Config.resolved`` and ``run_many``, one optimizer at a time so each
-run is cached on its own), and the views are :func:`descentlab.web.figures.views` of a
-:func:`descentlab.scene.build` scene.
+Controls (problem, κ, the optimizers to show, each one's hyper-parameters, steps, batch size,
+seed, and the start point set by clicking the contour map) are checked by
+:mod:`descentlab.web.controls` and become a :class:`~descentlab.config.Config`. The optimizers
+and their controls come from the registry (:mod:`descentlab.optimizers`, plugins included), read
+each time the page is served and at every request: a method registered after this module was
+imported appears on the next page load. The first selection is ``optimizers.featured()``, and
+each control starts at what ``Config.resolved`` gives for the problem (its suggested α, β).
+The runs are what its ``run()`` makes, by the same library calls as the command line
+(``Config.resolved`` and ``run_many``, one optimizer at a time so each run is cached on its own),
+and the views are :func:`descentlab.web.figures.views` of a :func:`descentlab.scene.build` scene.
 
 Three caches, keyed by TOML text: the problem, each run, and the runs and scene of a state of the
-controls. So moving one method's slider runs that method alone, and moving the iteration scrubber
+controls. So moving one method's control runs that method alone, and moving the iteration scrubber
 runs nothing: the page then gets a patch of only the traces that the iterate moves.
 
-:class:`Explorer` holds the server side as plain methods (tested without a browser);
-:func:`create_app` wires them to the page. The server binds to 127.0.0.1 unless told otherwise.
+:class:`Explorer` holds the server side as plain methods (tested without a browser:
+``values = explorer.page_values(optimizers=[...])`` is what the page sends,
+``explorer.update(values, None, None, None)`` what it gets back); :func:`create_app` wires them to
+the page, and :func:`update_request` is the HTTP body of an update, for driving a served app.
+The server binds to 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -34,13 +41,16 @@ from dataclasses import dataclass, field
 
 try:
     import dash
-    from dash import Input, Output, State, dcc, html
+    from dash import ALL, Input, Output, State, dcc, html
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("the explorer needs Dash and Plotly: pip install 'descentlab[web]'") from err
 
+from descentlab import optimizers as optim
 from descentlab import scene as scene_mod
+from descentlab.catalogue import by_name
 from descentlab.config import Config, OptimizerSpec
-from descentlab.problems import Problem, by_name, linear_regression
+from descentlab.errors import InputError
+from descentlab.problems import Problem, linear_regression
 from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
@@ -56,10 +66,12 @@ MAX_REQUEST_BYTES = 4 * ctl.MAX_UPLOAD_BYTES
 """No request body may be larger (an upload arrives as base64 text, 4/3 of the file, twice)."""
 MAX_UPLOADS = 8
 """Parsed uploads kept in memory (the browser holds only their key); the oldest is dropped first."""
-DEFAULT = {"problem": "line-fit", "optimizers": ["gd", "momentum", "nesterov", "adam"], "kappa": 1.0,
-           "batch_size": None, "seed": 0}
-BETA_MARKS = {0: "0", 0.5: "0.5", 0.9: "0.9"}
+DEFAULT = {"problem": "line-fit", "kappa": 1.0, "batch_size": None, "seed": 0}
+"""The first state of the page; the optimizers shown first are ``optimizers.featured()``."""
 NUMBER_BOX = {"flex": "1 1 40%"}
+HYPER_ALL = {"type": ctl.HYPER, "method": ALL, "hyper": ALL}
+HYPER_VALUE_ALL = {"type": "hyper-value", "method": ALL, "hyper": ALL}
+METHOD_BOX_ALL = {"type": "method-box", "method": ALL}
 
 ERROR_STYLE = {"color": "#b00020", "fontWeight": "600"}
 NOTE_STYLE = {"color": "#555"}
@@ -155,22 +167,38 @@ class Explorer:
 
     # ---- the suggested settings of a problem -----------------------------------------------------
 
-    def defaults(self, problem: object, kappa: object) -> dict[str, float | int]:
-        """Slider values that show ``problem`` well: what ``descentlab compare`` would use for it.
+    def defaults(self, problem: object, kappa: object) -> dict:
+        """The controls' positions that show ``problem`` well: what ``descentlab compare`` would use.
 
-        α, ε (log10) and γ (nines) as the sliders read them, β and the number of steps.
+        ``{"hyper": {method: {hyper: position}}, "steps": n}`` for every registered method: each
+        hyper-parameter as ``Config.resolved`` fills it for the problem (its suggestion, else its
+        default), as its control shows it (an exponent on a log slider; see
+        :meth:`descentlab.web.controls.Control.position`).
         """
         name = ctl.choice("problem", problem, ctl.PROBLEMS)
         options = {"kappa": ctl.log_value("κ", kappa, ctl.LOG_KAPPA)} if name == "quadratic" else {}
         # an uploaded CSV is fitted by the line-fit model, whose suggestions do not depend on the data
         prob = by_name("line-fit" if name == ctl.UPLOAD else name, **options)
-        full = Config(optimizers=tuple(OptimizerSpec(n, n) for n in ctl.OPTIMIZERS)).resolved(prob)
-        h = {s.name: s.hyperparams for s in full.optimizers}
+        methods = optim.methods()
+        full = Config(optimizers=tuple(OptimizerSpec(n, n) for n in methods)).resolved(prob)
+        chosen = {s.name: s.hyperparams for s in full.optimizers}
         # exact exponents, not rounded to the slider's step: the suggested α itself is what runs
-        return {"gd_lr": math.log10(h["gd"]["lr"]), "lr": math.log10(h["nesterov"]["lr"]),
-                "beta": h["nesterov"]["beta"], "adam_lr": math.log10(h["adam"]["lr"]),
-                "adam_beta": h["adam"]["beta"], "gamma": -math.log10(1.0 - h["adam"]["gamma"]),
-                "eps": math.log10(h["adam"]["eps"]), "steps": full.steps}
+        return {"hyper": {n: {h.name: ctl.control(m, h).position(chosen[n].get(h.name)) for h in m.hypers}
+                          for n, m in methods.items()},
+                "steps": full.steps}
+
+    def page_values(self, problem: str = DEFAULT["problem"], *, kappa: object = DEFAULT["kappa"],
+                    optimizers: list[str] | None = None, **over) -> dict:
+        """The controls as the page sends them once ``problem`` is chosen: its suggested settings,
+        the ``optimizers`` shown (default: ``optimizers.featured()``), the controls of every
+        registered method. ``over`` replaces any of them (``steps=30``, ``hyper=…``); pass the
+        result to :meth:`update`, or to :func:`update_request` for a served app."""
+        d = self.defaults(problem, kappa)
+        values = {"problem": problem, "kappa": kappa,
+                  "optimizers": list(optim.featured() if optimizers is None else optimizers),
+                  "hyper": d["hyper"], "steps": d["steps"], "batch_size": DEFAULT["batch_size"],
+                  "seed": DEFAULT["seed"], "start": None}
+        return values | over
 
     # ---- runs and views --------------------------------------------------------------------------
 
@@ -310,33 +338,80 @@ def _log_marks(low: int, high: int) -> dict:
     return {v: {"label": f"1e{v}" if v not in (0, 1) else str(10**v)} for v in range(low, high + 1)}
 
 
-def _row(label_id: str, label: str, control, row_id: str | None = None) -> html.Div:
-    kids = [html.Div([html.Span(label, className="label"), html.Span(id=label_id, className="value")],
-                     style={"display": "flex", "justifyContent": "space-between", "fontSize": "13px"}),
+def _row(label_id: str | dict, label: str, control, row_id: str | None = None, title: str | None = None,
+         ) -> html.Div:
+    name = html.Span(label, className="label", title=title) if title else html.Span(label, className="label")
+    kids = [html.Div([name, html.Span(id=label_id, className="value")],
+                     style={"display": "flex", "justifyContent": "space-between", "gap": "8px",
+                            "fontSize": "13px"}),
             control]
     return html.Div(kids, id=row_id or f"{label_id}-row", style={"marginBottom": "10px"})
 
 
-def _slider(id_: str, low: float, high: float, step: float, value: float, marks: dict) -> dcc.Slider:
+def _slider(id_: str | dict, low: float, high: float, step: float, value: float, marks: dict) -> dcc.Slider:
     return dcc.Slider(id=id_, min=low, max=high, step=step, value=value, marks=marks, updatemode="drag",
                       included=False, tooltip=None, allow_direct_input=False)
 
 
-def _number(id_: str, value, low: int, high: int, placeholder: str = "") -> dcc.Input:
-    return dcc.Input(id=id_, type="number", value=value, min=low, max=high, step=1, debounce=0.4,
-                     placeholder=placeholder, style={"width": "100%"})
+def _number(id_: str | dict, value, low: float | None, high: float | None, placeholder: str = "",
+            step: float | str = 1) -> dcc.Input:
+    bounds = {k: v for k, v in (("min", low), ("max", high)) if v is not None and math.isfinite(v)}
+    return dcc.Input(id=id_, type="number", value=value, step=step, debounce=0.4, placeholder=placeholder,
+                     style={"width": "100%"}, **bounds)
+
+
+def row_id(method: str, hyper: str) -> str:
+    """The plain id of the row that holds a hyper-parameter's control (``hyper-nesterov-lr-row``):
+    the control itself has a pattern-matching id, which CSS selectors cannot name simply."""
+    return f"hyper-{method}-{hyper}-row"
+
+
+def hyper_control(c: ctl.Control, position: object):
+    """The widget of one hyper-parameter control, at ``position``."""
+    if c.kind in ("log", "linear"):
+        return _slider(c.id, c.low, c.high, c.step, position, c.marks())
+    if c.kind == "choice":
+        return dcc.Dropdown(id=c.id, value=position, clearable=False, searchable=False,
+                            options=[{"label": v, "value": v} for v in c.hyper.choices])
+    return _number(c.id, position, c.low, c.high, step=1 if c.kind == "int" else "any")
+
+
+def method_box(method: optim.Method, positions: dict, shown: bool) -> html.Div:
+    """A method's heading and one row per hyper-parameter; hidden while the method is not shown."""
+    rows = []
+    for h in method.hypers:
+        c = ctl.control(method, h)
+        rows.append(_row({"type": "hyper-value", "method": method.name, "hyper": h.name}, h.name,
+                         hyper_control(c, positions.get(h.name)), row_id(method.name, h.name),
+                         title=h.help or None))
+    head = html.Div([html.Span(method.name, style={"fontWeight": "600"}),
+                     html.Span(method.summary, style={"color": "#666", "fontSize": "11px",
+                                                      "marginLeft": "6px"})],
+                    style={"fontSize": "13px", "marginBottom": "4px", "overflow": "hidden",
+                           "textOverflow": "ellipsis", "whiteSpace": "nowrap"}, title=method.summary)
+    return html.Div([head, *rows], id={"type": "method-box", "method": method.name},
+                    style=_box_style(shown))
+
+
+def _box_style(shown: bool) -> dict:
+    return ({"borderTop": "1px solid #e3e3e3", "paddingTop": "6px", "marginBottom": "4px"} if shown
+            else {"display": "none"})
 
 
 def layout(explorer: Explorer) -> html.Div:
-    """The page: controls on the left, the four linked views and the iteration scrubber on the right."""
+    """The page: controls on the left, the four linked views and the iteration scrubber on the right.
+
+    Built from the registry each time it is served (``app.layout`` is this function)."""
     d = explorer.defaults(DEFAULT["problem"], DEFAULT["kappa"])
+    methods = optim.methods()
+    chosen = list(optim.featured()) or list(methods)[:1]
     controls = html.Div([
         html.H2("descentlab", style={"margin": "0 0 2px 0"}),
         html.Div("Understanding Deep Learning, ch. 6 — Figure 6.1, live", style={"color": "#666",
                                                                                    "marginBottom": "12px"}),
         _row("problem-label", "problem", dcc.Dropdown(
             id="problem", value=DEFAULT["problem"], clearable=False, searchable=False,
-            options=[{"label": PROBLEM_LABELS[p], "value": p} for p in ctl.PROBLEMS])),
+            options=[{"label": PROBLEM_LABELS.get(p, p), "value": p} for p in ctl.PROBLEMS])),
         _row("kappa-label", "κ (condition number)", _slider("kappa", *ctl.LOG_KAPPA, 0.01, DEFAULT["kappa"],
                                                             _log_marks(0, 3))),
         # the browser drops files over twice the limit (silently); the server refuses, with a
@@ -348,27 +423,10 @@ def layout(explorer: Explorer) -> html.Div:
                           "textAlign": "center", "fontSize": "13px", "cursor": "pointer"}),
         html.Div(id="upload-message", style={"fontSize": "12px", "margin": "4px 0 10px 0"}),
         _row("optimizers-label", "optimizers", dcc.Checklist(
-            id="optimizers", value=DEFAULT["optimizers"], inline=True,
-            options=[{"label": n, "value": n} for n in ctl.OPTIMIZERS],
+            id="optimizers", value=chosen, inline=True,
+            options=[{"label": n, "value": n, "title": m.summary} for n, m in methods.items()],
             labelStyle={"marginRight": "10px", "fontSize": "14px"})),
-        html.Div([
-            _row("gd-lr-label", "gd, sgd: α", _slider("gd-lr", *ctl.LOG_LR, 0.01, d["gd_lr"],
-                                                      _log_marks(-5, 1))),
-        ], id="gd-rows"),
-        html.Div([
-            _row("lr-label", "momentum, Nesterov: α", _slider("lr", *ctl.LOG_LR, 0.01, d["lr"],
-                                                              _log_marks(-5, 1))),
-            _row("beta-label", "β", _slider("beta", *ctl.BETA, 0.01, d["beta"], BETA_MARKS)),
-        ], id="momentum-rows"),
-        html.Div([
-            _row("adam-lr-label", "Adam: α", _slider("adam-lr", *ctl.LOG_LR, 0.01, d["adam_lr"],
-                                                     _log_marks(-5, 1))),
-            _row("adam-beta-label", "β", _slider("adam-beta", *ctl.BETA, 0.01, d["adam_beta"], BETA_MARKS)),
-            _row("gamma-label", "γ", _slider("gamma", *ctl.GAMMA_NINES, 0.01, d["gamma"],
-                                             {1: "0.9", 2: "0.99", 3: "0.999", 4: "0.9999"})),
-            _row("eps-label", "ε", _slider("eps", *ctl.LOG_EPS, 0.5, d["eps"],
-                                           {v: f"1e{v}" for v in range(-12, 0, 2)})),
-        ], id="adam-rows"),
+        html.Div([method_box(m, d["hyper"][n], n in chosen) for n, m in methods.items()], id="method-boxes"),
         html.Div([
             html.Div([html.Div("steps", style={"fontSize": "13px"}),
                       _number("steps", d["steps"], 1, ctl.MAX_STEPS)], style=NUMBER_BOX),
@@ -377,7 +435,7 @@ def layout(explorer: Explorer) -> html.Div:
             html.Div([html.Div("batch size (data only; empty: all)", style={"fontSize": "13px"}),
                       _number("batch-size", DEFAULT["batch_size"], 1, ctl.MAX_ROWS, "all")],
                      id="batch-size-row", style=NUMBER_BOX),
-        ], style={"display": "flex", "flexWrap": "wrap", "gap": "6px 10px", "marginBottom": "10px"}),
+        ], style={"display": "flex", "flexWrap": "wrap", "gap": "6px 10px", "margin": "6px 0 10px 0"}),
         html.Div([html.Span(id="start-label", style={"fontSize": "13px"}),
                   html.Button("reset", id="start-reset", n_clicks=0,
                               style={"marginLeft": "8px", "fontSize": "12px"})]),
@@ -410,13 +468,12 @@ def layout(explorer: Explorer) -> html.Div:
                     style={"display": "flex", "height": "100vh"})
 
 
-CONTROL_IDS = {"problem": "problem", "kappa": "kappa", "optimizers": "optimizers", "gd_lr": "gd-lr",
-               "lr": "lr", "beta": "beta", "adam_lr": "adam-lr", "adam_beta": "adam-beta", "gamma": "gamma",
-               "eps": "eps", "steps": "steps", "batch_size": "batch-size", "seed": "seed"}
-TOGGLED = ("kappa-label-row", "gd-rows", "momentum-rows", "adam-rows", "batch-size-row", "data-box")
-"""What :func:`visibility` shows or hides, in its order."""
-SLIDERS = ("kappa", "gd_lr", "lr", "beta", "adam_lr", "adam_beta", "gamma", "eps")
-"""The sliders whose value is shown beside their name (and set to the problem's suggestion)."""
+CONTROL_IDS = {"problem": "problem", "kappa": "kappa", "optimizers": "optimizers", "steps": "steps",
+               "batch_size": "batch-size", "seed": "seed"}
+"""The page's plain controls (keys of :meth:`Explorer.update`'s values) and their ids; the
+hyper-parameters' controls have pattern-matching ids (:data:`HYPER_ALL`) under the key ``hyper``."""
+TOGGLED = ("kappa-label-row", "batch-size-row", "data-box")
+"""What :func:`visibility` shows or hides, in its order (each method's box aside)."""
 
 
 def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> dash.Dash:
@@ -424,7 +481,7 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
     explorer = explorer or Explorer(resolution=resolution)
     app = dash.Dash(__name__, title="descentlab explorer", update_title=None, serve_locally=True)
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # larger request bodies get HTTP 413
-    app.layout = layout(explorer)
+    app.layout = functools.partial(layout, explorer)  # the registry as it is when the page is served
     app.explorer = explorer  # type: ignore[attr-defined]
 
     @app.callback(Output("upload-store", "data"), Output("upload-message", "children"),
@@ -447,24 +504,25 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
             raise dash.exceptions.PreventUpdate
         return start
 
-    suggested = [k for k in SLIDERS if k != "kappa"]
-
-    @app.callback(*[Output(CONTROL_IDS[k], "value") for k in [*suggested, "steps"]],
-                  Input("problem", "value"), State("kappa", "value"), prevent_initial_call=True)
-    def on_problem(problem, kappa):
+    @app.callback(Output(HYPER_ALL, "value"), Output("steps", "value"),
+                  Input("problem", "value"), State("kappa", "value"), State(HYPER_ALL, "id"),
+                  prevent_initial_call=True)
+    def on_problem(problem, kappa, ids):
         try:
             d = explorer.defaults(problem, kappa)
         except (ctl.ControlError, ValueError, TypeError):
             raise dash.exceptions.PreventUpdate from None
-        return tuple(d[k] for k in [*suggested, "steps"])
+        return problem_positions(d, ids), d["steps"]
 
-    @app.callback(*[Output(f"{CONTROL_IDS[k]}-label", "children") for k in SLIDERS],
-                  *[Output(box, "style") for box in TOGGLED],
-                  *[Input(CONTROL_IDS[k], "value") for k in SLIDERS],
-                  Input("problem", "value"), Input("optimizers", "value"))
-    def on_labels(*args):
-        *values, problem, chosen = args
-        return (*slider_labels(dict(zip(SLIDERS, values, strict=True))), *visibility(problem, chosen))
+    @app.callback(Output(HYPER_VALUE_ALL, "children"), Output("kappa-label", "children"),
+                  Output(METHOD_BOX_ALL, "style"), *[Output(box, "style") for box in TOGGLED],
+                  Input(HYPER_ALL, "value"), Input("kappa", "value"), Input("problem", "value"),
+                  Input("optimizers", "value"), State(HYPER_ALL, "id"), State(METHOD_BOX_ALL, "id"))
+    def on_labels(values, kappa, problem, chosen, ids, boxes):
+        shown = hyper_labels(ids, values)
+        label_ids = [o["id"] for o in dash.ctx.outputs_list[0]]
+        return ([shown.get((i.get("method"), i.get("hyper")), "?") for i in label_ids], kappa_label(kappa),
+                method_styles(boxes, chosen), *visibility(problem, chosen))
 
     inputs = [Input(CONTROL_IDS[k], "value") for k in CONTROL_IDS]
     figure_outputs = [Output(f"view-{n}", "figure") for n in VIEWS]
@@ -473,14 +531,29 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
                   Output("summary", "children"), Output("start-label", "children"),
                   Output("iterate", "max"), Output("iterate", "value"), Output("iterate-label", "children"),
                   Output("shown-store", "data"),
-                  *inputs, Input("start-store", "data"), Input("upload-store", "data"),
-                  Input("iterate", "value"), State("iterate", "max"), State("shown-store", "data"))
+                  *inputs, Input(HYPER_ALL, "value"), Input("start-store", "data"),
+                  Input("upload-store", "data"), Input("iterate", "value"), State("iterate", "max"),
+                  State("shown-store", "data"), State(HYPER_ALL, "id"))
     def on_update(*args):
-        *values, start, upload, iterate, previous_max, shown = args
-        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"start": start}
+        *values, hyper, start, upload, iterate, previous_max, shown, ids = args
+        try:
+            mapping = ctl.hyper_mapping(ids, hyper)
+        except ctl.ControlError as err:
+            return page_outputs({"figures": None, "message": _one_line(err), "error": True})
+        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start}
         return page_outputs(explorer.update(controls, upload, iterate, previous_max, shown))
 
     return app
+
+
+def problem_positions(defaults: dict, ids: list) -> list:
+    """The positions of the controls ``ids`` (in the page's order) for a problem's ``defaults``."""
+    hyper = defaults["hyper"]
+    out = []
+    for i in ids:
+        method, name = (i.get("method"), i.get("hyper")) if isinstance(i, dict) else (None, None)
+        out.append(hyper[method][name] if name in hyper.get(method, {}) else dash.no_update)
+    return out
 
 
 def page_outputs(result: dict) -> tuple:
@@ -517,62 +590,77 @@ def _patch(change: dict) -> dash.Patch:
     return patch
 
 
-def slider_labels(values: dict) -> tuple[str, ...]:
-    """The value beside each slider's name (in :data:`SLIDERS` order) as the server reads it, or "?"."""
-    readers = {"kappa": ("κ", lambda v: ctl.log_value("κ", v, ctl.LOG_KAPPA)),
-               "gd_lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
-               "lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
-               "beta": ("β", lambda v: ctl.number("β", v, *ctl.BETA)),
-               "adam_lr": ("α", lambda v: ctl.log_value("α", v, ctl.LOG_LR)),
-               "adam_beta": ("β", lambda v: ctl.number("β", v, *ctl.BETA)),
-               "gamma": ("γ", ctl.gamma_value),
-               "eps": ("ε", lambda v: ctl.log_value("ε", v, ctl.LOG_EPS))}
-    out = []
-    for key in SLIDERS:
-        symbol, read = readers[key]
-        try:
-            out.append(f"{symbol} = {read(values.get(key)):g}")
-        except ctl.ControlError:
-            out.append(f"{symbol} = ?")
-    return tuple(out)
+def hyper_labels(ids: object, values: object) -> dict[tuple[str, str], str]:
+    """The value beside each hyper-parameter control, as the server reads it (``"α = 0.0316"``, or
+    ``"α = ?"``), by (method, hyper-parameter); controls of unknown methods are left out."""
+    try:
+        sent = ctl.hyper_mapping(ids, values)
+    except ctl.ControlError:
+        return {}
+    methods = optim.methods()
+    out = {}
+    for name, given in sent.items():
+        method = methods.get(name)
+        for h in method.hypers if method is not None else ():
+            if h.name in given:
+                out[(name, h.name)] = ctl.control(method, h).shown(given[h.name])
+    return out
+
+
+def kappa_label(value: object) -> str:
+    try:
+        return f"κ = {ctl.log_value('κ', value, ctl.LOG_KAPPA):g}"
+    except ctl.ControlError:
+        return "κ = ?"
+
+
+def method_styles(boxes: object, chosen: object) -> list[dict]:
+    """The style of each method's box (``boxes``: their ids, in the page's order): shown when the
+    method is."""
+    chosen = set(chosen) if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen) else set()
+    return [_box_style(isinstance(b, dict) and b.get("method") in chosen) for b in boxes or []]
 
 
 def visibility(problem, chosen) -> tuple[dict, ...]:
-    """Show only what applies: κ for the quadratic, each method's sliders when it is shown, the batch
-    size and the data view for data problems."""
-    chosen = set(chosen) if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen) else set()
+    """Show only what applies (in :data:`TOGGLED` order): κ for the quadratic, the batch size and the
+    data view for data problems. (Each method's controls follow ``chosen``: :func:`method_styles`.)"""
     off = {"display": "none"}
     data = problem in DATA_PROBLEMS
     return ({"marginBottom": "10px"} if problem == "quadratic" else off,
-            {} if {"gd", "sgd"} & chosen else off,
-            {} if {"momentum", "nesterov"} & chosen else off,
-            {} if "adam" in chosen else off,
-            NUMBER_BOX if data else {"display": "none"},
+            NUMBER_BOX if data else off,
             {"minWidth": "0"} if data else off)
 
 
 def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
-                   previous_max: int | None = None, changed: str = "lr.value",
+                   previous_max: int | None = None, changed: str = "steps.value",
                    shown: str | None = None) -> dict:
     """The JSON body the page POSTs to ``/_dash-update-component`` for a full update.
 
-    ``controls`` maps the keys of :data:`CONTROL_IDS` (plus ``start`` and ``upload``, the stores)
-    to the values the widgets would send; ``shown`` is the key of the scene the page shows (the
-    answer is then a patch when the scene is the same). Benchmarks and tests use it to drive a running server
-    exactly as a browser does.
+    ``controls`` maps the keys of :data:`CONTROL_IDS` to the values the widgets would send, plus
+    ``hyper`` (``{method: {hyper: position}}``, the hyper-parameter controls on the page, as
+    :meth:`Explorer.page_values` gives them) and ``start`` and ``upload`` (the stores); ``shown``
+    is the key of the scene the page shows (the answer is then a patch when the scene is the
+    same). Benchmarks and tests use it to drive a running server exactly as a browser does.
     """
     key = next(k for k in app.callback_map if "view-contour.figure" in k)
     spec = app.callback_map[key]
     by_id = {CONTROL_IDS[k]: v for k, v in controls.items() if k in CONTROL_IDS}
     by_id |= {"start-store": controls.get("start"), "upload-store": controls.get("upload"),
-              "iterate": iterate}
+              "iterate": iterate, "shown-store": shown}
+    hyper = [({"type": ctl.HYPER, "method": m, "hyper": h}, v)
+             for m, given in controls.get("hyper", {}).items() for h, v in given.items()]
+
+    def entry(item: dict, state_value: object = None) -> dict | list:
+        if item["id"].startswith("{"):  # the hyper-parameters' pattern-matching id: one entry each
+            return [{"id": i, "property": item["property"], "value": i if item["property"] == "id" else v}
+                    for i, v in hyper]
+        return {**item, "value": by_id[item["id"]] if state_value is None else state_value}
+
     outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                for o in key.strip(".").split("...")]
-    return {"output": key, "outputs": outputs,
-            "inputs": [{**i, "value": by_id[i["id"]]} for i in spec["inputs"]],
-            "state": [{**s, "value": {"iterate": previous_max, "shown-store": shown}[s["id"]]}
-                      for s in spec["state"]],
-            "changedPropIds": [changed]}
+    states = [entry(s, previous_max) if s["id"] == "iterate" else entry(s) for s in spec["state"]]
+    return {"output": key, "outputs": outputs, "inputs": [entry(i) for i in spec["inputs"]],
+            "state": states, "changedPropIds": [changed]}
 
 
 # ---- serving --------------------------------------------------------------------------------------
@@ -585,7 +673,7 @@ def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
     from werkzeug.serving import make_server as werkzeug_server
 
     if not isinstance(host, str) or not host:
-        raise ValueError(f"host must be a host name or address, got {host!r}")
+        raise InputError(f"host must be a host name or address, got {host!r}")
     ctl.whole("port", port, 0, 65535)
     said = io.StringIO()
     try:
@@ -593,7 +681,7 @@ def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
             return werkzeug_server(host, port, app.server, threaded=True)
     except (SystemExit, OSError) as err:
         reason = getattr(err, "strerror", None) or next(iter(said.getvalue().splitlines()), "cannot bind")
-        raise ValueError(f"cannot listen on {url(host, port)}: {reason} (try another --port)") from None
+        raise InputError(f"cannot listen on {url(host, port)}: {reason} (try another --port)") from None
 
 
 def url(host: str, port: int) -> str:

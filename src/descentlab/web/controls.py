@@ -5,9 +5,20 @@ every value is checked here for its type, its range and its size. A bad one rais
 :class:`ControlError` with one line that names the control and what it allows; the page shows
 that line and the server goes on serving.
 
-The sliders send exponents: α, κ and ε are ``10**value`` (log sliders) and γ is
-``1 − 10**−value`` (0.9, 0.99, 0.999, 0.9999 evenly spaced). Values are rounded to three
-significant digits, so the legend reads α=0.0501 and equal settings share one cache entry.
+Every optimizer of the registry (plugins included, read when the page is built and at every
+request, never at import) gets one control per hyper-parameter, derived from its
+:class:`~descentlab.optimizers.Hyper` (:func:`control`):
+
+* a real number with a search range: a slider over it; on a log scale the slider sends the
+  exponent (the value is ``10**position``, the range widened by a decade each way), on a linear
+  scale the value itself;
+* a choice: a dropdown;
+* an integer, or a real number without a search range: a number box.
+
+Each value is then checked by the hyper-parameter's own :meth:`~descentlab.optimizers.Hyper.check`.
+Values from log sliders are rounded to three significant digits (and those from linear sliders
+to two digits below their step), so the legend reads α=0.0501 and equal settings share one cache
+entry. κ's slider sends log10 κ.
 
 An uploaded CSV is base64-decoded and parsed in memory by :func:`descentlab.datasets.parse_csv`;
 it is never written to disk, and its file name is only ever shown, never used as a path.
@@ -20,30 +31,33 @@ import binascii
 import hashlib
 import math
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 from descentlab import optimizers as optim
+from descentlab.catalogue import NAMES
 from descentlab.config import Config, OptimizerSpec
 from descentlab.datasets import DataError, XYData, parse_csv
-from descentlab.problems import NAMES
+from descentlab.errors import InputError
+from descentlab.optimizers import Hyper, Method
 
 UPLOAD = "upload"
 """The problem value for a line fitted to the uploaded CSV."""
 PROBLEMS = (*NAMES, UPLOAD)
-OPTIMIZERS = tuple(optim.OPTIMIZERS)
 
-LOG_LR = (-5.0, 1.0)         # α = 10**v: 1e-5 … 10
 LOG_KAPPA = (0.0, 3.0)       # κ = 10**v: 1 … 1000
-BETA = (0.0, 0.99)
-GAMMA_NINES = (1.0, 4.0)     # γ = 1 − 10**−v: 0.9 … 0.9999
-LOG_EPS = (-12.0, -1.0)      # ε = 10**v
+LOG_STEP = 0.01              # the step of a log slider, in log10 units
+LINEAR_POSITIONS = 50        # a linear slider has at least this many steps (a power of ten each)
 MAX_STEPS = 2000
 MAX_SEED = 2**32 - 1
 MAX_START = 1e6              # |φ0|, |φ1| of a clicked start point
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_FILENAME = 255
+HYPER = "hyper"
+"""The ``type`` of a hyper-parameter control's pattern-matching id:
+``{"type": "hyper", "method": "nesterov", "hyper": "lr"}``."""
 
 
 class ControlError(ValueError):
@@ -78,12 +92,14 @@ class Request:
 
 # ---- single values -----------------------------------------------------------------------------
 
-def number(label: str, value: object, low: float, high: float) -> float:
+def number(label: str, value: object, low: float = -math.inf, high: float = math.inf) -> float:
     """A finite real number in [low, high] (not a bool, not a string)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ControlError(f"{label} must be a number, got {_show(value)}")
     v = float(value)
-    if not (math.isfinite(v) and low <= v <= high):
+    if not math.isfinite(v):
+        raise ControlError(f"{label} must be a finite number, got {_show(value)}")
+    if not low <= v <= high:
         raise ControlError(f"{label} must be between {low:g} and {high:g}, got {_show(value)}")
     return v
 
@@ -100,7 +116,7 @@ def whole(label: str, value: object, low: int, high: int) -> int:
     return v
 
 
-def choice(label: str, value: object, allowed: tuple[str, ...]) -> str:
+def choice(label: str, value: object, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ControlError(f"{label} must be one of {', '.join(allowed)}, got {_show(value)}")
     return value
@@ -116,21 +132,16 @@ def log_value(label: str, exponent: object, bounds: tuple[float, float]) -> floa
     return three_digits(10.0 ** number(f"{label} (log10)", exponent, *bounds))
 
 
-def gamma_value(nines: object) -> float:
-    """Adam's γ = 1 − 10**−nines (nines in [1, 4]), rounded to the digits that matter."""
-    v = number("γ (number of nines)", nines, *GAMMA_NINES)
-    return round(1.0 - 10.0 ** -v, 6)
-
-
 def optimizer_list(value: object) -> tuple[str, ...]:
-    """The optimizers to show: distinct names, in the order of :data:`OPTIMIZERS`, at least one."""
-    if not isinstance(value, list | tuple) or len(value) > len(OPTIMIZERS):
-        raise ControlError(f"optimizers must be a list of up to {len(OPTIMIZERS)} names, got {_show(value)}")
+    """The optimizers to show: distinct registered names, in the registry's order, at least one."""
+    known = optim.names()
+    if not isinstance(value, list | tuple) or len(value) > len(known):
+        raise ControlError(f"optimizers must be a list of up to {len(known)} names, got {_show(value)}")
     for name in value:
-        choice("optimizer", name, OPTIMIZERS)
+        choice("optimizer", name, known)
     if not value:
         raise ControlError("choose at least one optimizer to show")
-    return tuple(name for name in OPTIMIZERS if name in value)
+    return tuple(name for name in known if name in value)
 
 
 def start_point(value: object) -> tuple[float, float] | None:
@@ -151,30 +162,191 @@ def clicked_point(click: object) -> tuple[float, float]:
     return start_point([points[0].get("x"), points[0].get("y")])  # type: ignore[return-value]
 
 
+# ---- the controls of a method's hyper-parameters ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Control:
+    """How the page shows one hyper-parameter of one method, and how it reads what the page sends.
+
+    ``kind`` is ``"log"`` (a slider of exponents), ``"linear"`` (a slider of values), ``"choice"``
+    (a dropdown), ``"int"`` or ``"number"`` (a number box); ``low``, ``high`` and ``step`` are the
+    slider's (exponents for ``"log"``), or the number box's bounds.
+    """
+
+    method: str
+    hyper: Hyper
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+
+    @property
+    def id(self) -> dict[str, str]:
+        """The control's pattern-matching id (see :data:`HYPER`)."""
+        return {"type": HYPER, "method": self.method, "hyper": self.hyper.name}
+
+    @property
+    def label(self) -> str:
+        """``"nesterov: beta (β)"``: how messages name it."""
+        return f"{self.method}: {self.hyper.label}"
+
+    def position(self, value: object) -> object:
+        """What the control shows for a hyper-parameter value (kept inside a slider's range)."""
+        if value is None:
+            return self.fallback()
+        if self.kind == "log":
+            if not float(value) > 0:
+                return self.fallback()
+            return min(max(math.log10(float(value)), self.low), self.high)
+        if self.kind == "linear":
+            return min(max(float(value), self.low), self.high)
+        return value
+
+    def fallback(self) -> object:
+        """The position for a hyper-parameter with neither a default nor a suggestion: the
+        middle of a slider, the first choice, else nothing (the page then asks for a value)."""
+        if self.kind in ("log", "linear"):
+            h = self.hyper
+            mid = math.sqrt(h.search[0] * h.search[1]) if self.kind == "log" else sum(h.search) / 2
+            return self.position(mid)
+        if self.kind == "choice":
+            return self.hyper.choices[0]
+        return None
+
+    def read(self, raw: object) -> float | int | str:
+        """The hyper-parameter's value from what the control sent, checked by the Hyper itself."""
+        h = self.hyper
+        if raw is None:  # an empty number box, or one out of its bounds: the browser sends null
+            raise ControlError(f"{self.label} needs a value: {self.expects}")
+        if self.kind == "log":
+            value: float | int | str = log_value(self.label, raw, (self.low, self.high))
+        elif self.kind == "linear":
+            digits = max(0, -math.floor(math.log10(self.step) + 1e-9)) + 2
+            value = round(number(self.label, raw), digits)
+        elif self.kind == "number":
+            value = number(self.label, raw)
+        elif self.kind == "int":
+            value = whole(self.label, raw, int(self.low), int(self.high))
+        else:
+            value = choice(self.label, raw, h.choices)
+        try:
+            return h.check(value)
+        except InputError as err:
+            raise ControlError(f"{self.method}: {err}") from None
+
+    @property
+    def expects(self) -> str:
+        """What the control takes, in words: ``"a whole number from 1 to 10000"``."""
+        if self.kind == "int":
+            return f"a whole number from {self.low} to {self.high}"
+        if self.kind == "number":
+            return f"a number, {self.hyper.allowed}"
+        if self.kind == "choice":
+            return self.hyper.allowed
+        return f"a number from {self.low:g} to {self.high:g}" + (" (log10)" if self.kind == "log" else "")
+
+    def shown(self, raw: object) -> str:
+        """``"α = 0.0316"``: the value beside the control's name, as the server reads it (or "?")."""
+        try:
+            value = self.read(raw)
+        except ControlError:
+            return f"{self.hyper.symbol} = ?"
+        return f"{self.hyper.symbol} = {value if isinstance(value, str) else format(value, 'g')}"
+
+    def marks(self) -> dict:
+        """Slider marks: a few decades (log) or the ends and the middle (linear)."""
+        if self.kind == "log":
+            lo, hi = math.ceil(self.low), math.floor(self.high)
+            stride = max(1, math.ceil((hi - lo + 1) / 7))
+            return {v: {"label": str(10**v) if 0 <= v <= 3 else f"1e{v}"} for v in range(lo, hi + 1, stride)}
+        if self.kind == "linear":
+            unit = 10.0 ** math.floor(math.log10((self.high - self.low) / 2))
+            middle = float(f"{round((self.low + self.high) / 2 / unit) * unit:.12g}")  # a round number
+            return {v: f"{v:g}" for v in (self.low, middle, self.high)}
+        return {}
+
+
+def control(method: Method | str, hyper: Hyper) -> Control:
+    """The control of ``hyper`` (a hyper-parameter of ``method``): see the module docstring."""
+    name = method if isinstance(method, str) else method.name
+    if hyper.kind == "choice":
+        return Control(name, hyper, "choice")
+    if hyper.kind == "int":
+        # as Hyper.check reads an integer: both ends included
+        return Control(name, hyper, "int", int(max(hyper.low, -2**62)), int(min(hyper.high, 2**62)), 1)
+    if hyper.search is None:
+        return Control(name, hyper, "number", hyper.low, hyper.high)
+    lo, hi = (float(v) for v in hyper.search)
+    if hyper.scale == "log":
+        return Control(name, hyper, "log", math.floor(math.log10(lo) + 1e-9) - 1,
+                       math.ceil(math.log10(hi) - 1e-9) + 1, LOG_STEP)
+    step = 10.0 ** math.floor(math.log10((hi - lo) / LINEAR_POSITIONS))
+    return Control(name, hyper, "linear", lo, hi, step)
+
+
+def controls(names: Sequence[str] | None = None) -> list[Control]:
+    """The controls of every hyper-parameter of ``names`` (default: every registered method), in
+    the registry's order."""
+    methods = optim.methods()
+    return [control(m, h) for name, m in methods.items() if names is None or name in names
+            for h in m.hypers]
+
+
+def hyper_mapping(ids: object, values: object) -> dict[str, dict[str, object]]:
+    """What the page's hyper-parameter controls sent (their ids and values, in one order) as
+    ``{method: {hyper: value}}``."""
+    if not isinstance(ids, list) or not isinstance(values, list) or len(ids) != len(values):
+        raise ControlError("the hyper-parameter controls sent a malformed list")
+    out: dict[str, dict[str, object]] = {}
+    for id_, value in zip(ids, values, strict=True):
+        method = id_.get("method") if isinstance(id_, dict) else None
+        hyper = id_.get("hyper") if isinstance(id_, dict) else None
+        if not (isinstance(method, str) and isinstance(hyper, str)):
+            raise ControlError(f"a hyper-parameter control has a malformed id: {_show(id_)}")
+        out.setdefault(method, {})[hyper] = value
+    return out
+
+
+def hyper_values(names: Sequence[str], hyper: object) -> dict[str, dict[str, float | int | str]]:
+    """Every hyper-parameter of each method in ``names``, read from ``hyper`` = ``{method: {hyper:
+    what its control sent}}`` (controls of methods not shown are ignored)."""
+    if not isinstance(hyper, Mapping):
+        raise ControlError(f"hyper-parameters must be a mapping of method to values, got {_show(hyper)}")
+    out = {}
+    for name in names:
+        method = optim.get(name)
+        sent = hyper.get(name, {})
+        if not isinstance(sent, Mapping):
+            raise ControlError(f"{name}: hyper-parameters must be a mapping, got {_show(sent)}")
+        unknown = [k for k in sent if k not in method.hyper_names]
+        if unknown:
+            raise ControlError(f"{name} has no hyper-parameter {_show(unknown[0])}; "
+                               f"it takes {', '.join(method.hyper_names)}")
+        values = {}
+        for h in method.hypers:
+            c = control(method, h)
+            if h.name not in sent:
+                raise ControlError(f"{c.label} is missing")
+            values[h.name] = c.read(sent[h.name])
+        out[name] = values
+    return out
+
+
 # ---- the whole form ----------------------------------------------------------------------------
 
-def request(*, problem: object, kappa: object, optimizers: object, gd_lr: object, lr: object, beta: object,
-            adam_lr: object, adam_beta: object, gamma: object, eps: object, steps: object,
+def request(*, problem: object, kappa: object, optimizers: object, hyper: object, steps: object,
             batch_size: object, seed: object, start: object, upload: Upload | None = None) -> Request:
     """The validated :class:`Request` for one state of the controls.
 
-    Each family of methods has its own sliders, because one α does not suit them all (momentum in
-    the book's form is stable far beyond gradient descent's 2/L, and Adam's step is a length in
-    parameter units): ``gd_lr`` for gd and sgd, ``lr`` and ``beta`` for momentum and Nesterov,
-    ``adam_lr``, ``adam_beta``, ``gamma`` and ``eps`` for Adam. ``gd_lr``, ``lr``, ``adam_lr``,
-    ``kappa`` and ``eps`` are log10 exponents, ``gamma`` the number of nines; ``batch_size`` is
-    None (all the data; sgd draws 3) or a size 1..N and applies to data problems only.
+    ``hyper`` maps each method to what its controls sent (``{"nesterov": {"lr": -1.3, "beta":
+    0.8}}``: see :class:`Control`); only the methods in ``optimizers`` are read. ``kappa`` is log10 κ;
+    ``batch_size`` is None (all the data; sgd draws 3) or a size 1..N and applies to data problems
+    only (methods that always use all the data ignore it).
     """
     name = choice("problem", problem, PROBLEMS)
     names = optimizer_list(optimizers)
-    alpha = log_value("α (gd, sgd)", gd_lr, LOG_LR)
-    heavy = {"lr": log_value("α (momentum, Nesterov)", lr, LOG_LR),
-             "beta": round(number("β", beta, *BETA), 4)}
-    hyper = {"gd": {"lr": alpha}, "sgd": {"lr": alpha}, "momentum": heavy, "nesterov": heavy,
-             "adam": {"lr": log_value("Adam's α", adam_lr, LOG_LR),
-                      "beta": round(number("Adam's β", adam_beta, *BETA), 4), "gamma": gamma_value(gamma),
-                      "eps": log_value("ε", eps, LOG_EPS)}}
-    specs = tuple(OptimizerSpec(n, n, dict(hyper[n])) for n in names)
+    values = hyper_values(names, hyper)
+    specs = tuple(OptimizerSpec(n, n, values[n]) for n in names)
     fields: dict = {"steps": whole("steps", steps, 1, MAX_STEPS), "seed": whole("seed", seed, 0, MAX_SEED),
                     "start": start_point(start)}
     if name == "quadratic":
