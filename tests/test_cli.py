@@ -118,7 +118,7 @@ BAD = [
     (["run", "--optimizer", "adam", "--eps", "0"], "eps"),
     (["run", "--steps", "-1"], "steps"),
     (["run", "--steps", "abc"], "--steps"),
-    (["run", "--optimizer", "rmsprop"], "rmsprop"),
+    (["run", "--optimizer", "lion"], "lion"),
     (["run", "--problem", "banana"], "banana"),
     (["run", "--start", "1,2,3"], "start"),
     (["run", "--start", "a,b"], "--start"),

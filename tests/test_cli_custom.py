@@ -10,6 +10,7 @@ import pytest
 import descentlab as dl
 from descentlab.cli import main
 from descentlab.config import Config
+from descentlab.scene import slice_trajectory
 
 
 @pytest.fixture
@@ -27,7 +28,8 @@ def test_loss_expression_runs_like_the_built_in_surface(tmp_path, capsys):
     assert main(["run", "--loss", "(1 - x)**2 + 100*(y - x**2)**2", *args, "--save",
                  str(tmp_path / "mine.json")]) == 0
     mine = dl.Trajectory.from_json(tmp_path / "mine.json")
-    builtin = dl.run(dl.optimizers.nesterov(1e-3, 0.9), dl.problems.rosenbrock(), start=(-1.5, 2), steps=50)
+    builtin = dl.run(dl.optimizers.nesterov(lr=1e-3, beta=0.9), dl.problems.rosenbrock(), start=(-1.5, 2),
+                     steps=50)
     np.testing.assert_allclose(mine.params, builtin.params, rtol=1e-12, atol=1e-14)
     out = str(tmp_path / "m.png")
     assert main(["figure", "--loss", "(1 - x)**2 + 100*(y - x**2)**2", *args, "-o", out]) == 0
@@ -64,9 +66,9 @@ def test_model_with_three_parameters_on_data_and_its_slices(scores, tmp_path, ca
 
 def test_slice_figure_is_labelled_and_uses_full_iterates(scores):
     problem = dl.problems.from_expression("p0 + p1*x + p2*x**2", data=dl.datasets.read_csv(scores))
-    traj = dl.run(dl.optimizers.nesterov(0.02, 0.8), problem, steps=30)
+    traj = dl.run(dl.optimizers.nesterov(lr=0.02, beta=0.8), problem, steps=30)
     view = dl.problems.slice_problem(problem, "p0,p2", at=traj.final)
-    fig = dl.plot.figure_6_1(view, dl.problems.slice_trajectory(traj, "p0,p2"), full_params=traj.params)
+    fig = dl.plot.figure_6_1(view, slice_trajectory(traj, "p0,p2"), full_params=traj.params)
     assert "2-D slice at p1=" in fig._suptitle.get_text()
     ax = next(a for a in fig.axes if a.get_title().startswith("(d)"))
     first = next(line for line in ax.lines if len(line.get_xdata()) == 200)

@@ -415,10 +415,10 @@ def test_by_name_builds_the_builtin_data_problems():
         assert np.array_equal(made.minima, builtin.minima)
 
 
-def test_problems_by_name_is_a_transitional_alias_of_the_catalogue():
-    assert problems.by_name is catalogue.by_name and problems.NAMES == catalogue.NAMES
-    with pytest.raises(AttributeError, match="no attribute 'banana'"):
-        problems.banana  # noqa: B018
+def test_problems_no_longer_offer_the_catalogue():
+    """The catalogue sits above problems (it builds them with the built-in data)."""
+    for name in ("by_name", "NAMES", "banana"):
+        assert not hasattr(problems, name)
 
 
 def test_data_problems_refuse_bad_data():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import descentlab as dl
-from descentlab import datasets, optimizers, problems
+from descentlab import catalogue, datasets, optimizers, problems
 from descentlab.files import write_atomic
 from descentlab.divergence import FACTOR as DIVERGENCE_FACTOR
 
@@ -202,7 +202,7 @@ DIVERGING = [
 @pytest.mark.parametrize(("label", "opt", "name", "start", "batch_size"), DIVERGING,
                          ids=[d[0] for d in DIVERGING])
 def test_divergence_stops_the_run_without_warnings(label, opt, name, start, batch_size):
-    problem = problems.by_name(name)
+    problem = catalogue.by_name(name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         traj = dl.run(opt, problem, start=start, steps=500, batch_size=batch_size)

@@ -26,7 +26,7 @@ def _first_below(traj, floor, tol):
                                               ("quadratic", "gd"), ("gabor", "nesterov"),
                                               ("rosenbrock", "adam"), ("himmelblau", "momentum")])
 def test_every_cell_equals_a_single_run(name, method):
-    problem = dl.problems.by_name(name)
+    problem = dl.catalogue.by_name(name)
     base = suggested_lr(problem, method)
     lrs = np.geomspace(base / 30, base * 3, 7)
     grid = {"lr": lrs} | ({"beta": np.linspace(0, 0.95, 5)} if method != "gd" else {})

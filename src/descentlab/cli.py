@@ -1,31 +1,46 @@
 """The ``descentlab`` command: a thin shell over the library.
 
     descentlab figure -o fig.png
+    descentlab figure --optimizer linesearch --steps 4 -o book.png   # the book's own Figure 6.1
     descentlab run --problem rosenbrock --optimizer nesterov --lr 1e-3 --beta 0.9 --steps 500 --save run.csv
     descentlab compare --optimizers gd,momentum,nesterov,adam -o compare.png
     descentlab lookahead -o lookahead.png
     descentlab animate --optimizers momentum,nesterov -o race.gif
+    descentlab sweep --optimizer adagrad -o sweep.png
     descentlab convert --from book --to pytorch --lr 0.1 --beta 0.9
     descentlab serve                  # the interactive explorer on http://127.0.0.1:8050
     descentlab html -o explore.html   # the same views in one offline page
 
+Everything about the optimizers comes from their registry (:mod:`descentlab.optimizers`): the
+names ``--optimizer`` accepts, one option per hyper-parameter (``--lr``, ``--beta``, ``--mode``,
+… and a plugin's own), the ``--set`` keys, the defaults, which methods ``lookahead`` explains and
+what ``sweep`` and ``tune`` search. The other shared options are the fields of
+:class:`~descentlab.config.Config`, the configuration keys.
+
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
-Bad input prints one line, ``descentlab <command>: error: ...``, and exits with status 2.
+Bad input (an :class:`~descentlab.errors.InputError`) prints one line,
+``descentlab <command>: error: ...``, and exits with status 2; anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from types import NoneType
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from descentlab import optimizers, problems, validation
+from descentlab import optimizers, validation
 from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
-from descentlab.problems import NAMES as PROBLEM_NAMES
+from descentlab.errors import InputError
 
 app = typer.Typer(
     name="descentlab", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -33,60 +48,28 @@ app = typer.Typer(
          "(ch. 6) writes them: run them, record them, draw Figure 6.1.",
 )
 
+SWEEP_POINTS = 64
+"""Points per axis of a sweep over a hyper-parameter's declared search range."""
 
-class UsageError(ValueError):
+
+class UsageError(InputError):
     """A bad command line (reported in one line, exit status 2)."""
 
 
-# ---- options shared by the commands ------------------------------------------------------------
+# ---- options read from the registry ------------------------------------------------------------
 
-ProblemOpt = Annotated[str | None, typer.Option(
-    "--problem", "-p", help=f"Built-in problem: {', '.join(PROBLEM_NAMES)} (default line-fit). "
-    "With --data: the model to fit to the data (line-fit or gabor).")]
-DataOpt = Annotated[Path | None, typer.Option(
-    "--data", help="CSV file of x, y data to fit (default: the problem's built-in data).")]
-XOpt = Annotated[str | None, typer.Option("--x", help="Column of --data used as x (default: first numeric).")]
-YOpt = Annotated[str | None, typer.Option("--y", help="Column of --data used as y (default: 2nd numeric).")]
-KappaOpt = Annotated[float | None, typer.Option(
-    "--kappa", help="Condition number κ ≥ 1 (quadratic only; default 10).")]
-AngleOpt = Annotated[float | None, typer.Option(
-    "--angle", help="Rotation of the quadratic's axes in degrees (quadratic only; default 30).")]
-LossOpt = Annotated[str | None, typer.Option(
-    "--loss", help="Your own loss of x, y (and z) in a safe expression language, e.g. "
-    "\"(1 - x)**2 + 100*(y - x**2)**2\": + - * / ** ( ), numbers, pi, e, sin cos tan exp log sqrt abs tanh "
-    "sigmoid … (never evaluated as Python).")]
-ModelOpt = Annotated[str | None, typer.Option(
-    "--model", help="Your own model of the data variable x with parameters p0, p1, …, e.g. "
-    "\"p0 + p1*x + p2*x**2\", fitted to --data by the sum of squared errors.")]
-ParamsOpt = Annotated[str | None, typer.Option(
-    "--params", help="Names of the --model's parameters, e.g. a,b,c (default: the p0, p1, … it uses).")]
-SliceOpt = Annotated[str | None, typer.Option(
-    "--slice", help="For more than two parameters: the two to draw, e.g. p0,p2; the others are held at the "
-    "run's final values (default: the first two).")]
 OptimizerOpt = Annotated[str, typer.Option(
-    "--optimizer", "-O", help=f"Update rule: {', '.join(optimizers.OPTIMIZERS)}.")]
+    "--optimizer", "-O", help=f"Update rule: {', '.join(optimizers.names())} "
+    f"(default {optimizers.DEFAULT_METHOD}).")]
 OptimizersOpt = Annotated[str | None, typer.Option(
-    "--optimizers", help=f"Comma-separated update rules, from {', '.join(optimizers.OPTIMIZERS)}.")]
-LrOpt = Annotated[float | None, typer.Option(
-    "--lr", help="Learning rate α > 0 (default: suggested for the problem and optimizer).")]
-BetaOpt = Annotated[float | None, typer.Option(
-    "--beta", help="Momentum β in [0, 1) for momentum, nesterov and adam "
-    "(default: suggested for the problem; adam 0.9).")]
-GammaOpt = Annotated[float | None, typer.Option(
-    "--gamma", help="Adam's second-moment factor γ in [0, 1) (default 0.999).")]
-EpsOpt = Annotated[float | None, typer.Option("--eps", help="Adam's ε > 0 (default 1e-8).")]
-StepsOpt = Annotated[int | None, typer.Option(
-    "--steps", "-n", help="Number of updates T ≥ 0 (default: suggested for the problem).")]
-StartOpt = Annotated[str | None, typer.Option(
-    "--start", help="Start point φ_0 as comma-separated numbers, e.g. 1.6,-0.5 "
-    "(default: suggested for the problem).")]
-BatchOpt = Annotated[int | None, typer.Option(
-    "--batch-size", "-b", help="Minibatch size 1..N for data problems (default: all N, "
-    "except with sgd, which draws 3 examples per step). Compared optimizers share one batch sequence.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the minibatch draw (default 0).")]
+    "--optimizers", help=f"Comma-separated update rules, from {', '.join(optimizers.names())} "
+    f"(default {','.join(optimizers.featured())}).")]
+LookaheadOpt = Annotated[str, typer.Option(
+    "--optimizer", "-O", help="The run the state comes from: a method with a look-ahead ("
+    + ", ".join(n for n, m in optimizers.methods().items() if m.lookahead) + ").")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Per-optimizer hyper-parameter NAME.KEY=VALUE, e.g. --set nesterov.lr=0.01 "
-    "(repeatable; wins over --lr/--beta).")]
+    f"(repeatable; wins over the options; KEY: {', '.join(optimizers.all_hypers())}).")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="TOML file with everything needed to reproduce the figure (see --dump-config); "
     "options given on the command line override it.")]
@@ -96,61 +79,200 @@ LevelsOpt = Annotated[str, typer.Option(
     "--levels", help="Contour levels: auto, linear (quadratic spacing, for bowls) or log (steep surfaces).")]
 ResolutionOpt = Annotated[int, typer.Option("--resolution", help="Grid points per axis of the surface "
                                             "(2..2000).")]
-COMMON = ("problem", "loss", "model", "params", "data", "x", "y", "kappa", "angle", "lr", "beta", "gamma",
-          "eps", "steps", "start", "batch_size", "seed")
+SliceOpt = Annotated[str | None, typer.Option(
+    "--slice", help="For more than two parameters: the two to draw, e.g. p0,p2; the others are held at the "
+    "run's final values (default: the first two).")]
 
 
-def _parse_start(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
+# ---- the options every command shares: the configuration keys and the hyper-parameters ----------
+
+@dataclass(frozen=True)
+class Options:
+    """The shared options as given on the command line (an option not given is absent).
+
+    ``settings``: configuration key (a field of :class:`~descentlab.config.Config`) → value;
+    ``hypers``: hyper-parameter name → its text, parsed by each method that takes it (``Hyper.parse``).
+    """
+
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    hypers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _flag(name: str) -> str:
+    """``max_dist`` → ``--max-dist``."""
+    return "--" + name.replace("_", "-")
+
+
+def _option_type(annotation: object) -> type:
+    """The command-line type of a configuration key: its field's type, a list of numbers as text."""
+    args = [a for a in typing.get_args(annotation) if a is not NoneType] or [annotation]
+    return str if typing.get_origin(args[0]) is tuple else args[0]
+
+
+def _setting_parameters(exclude: tuple[str, ...]) -> dict[str, inspect.Parameter]:
+    """One option per field of Config (but ``optimizers`` and ``exclude``), by configuration key."""
+    hints = typing.get_type_hints(Config)
+    out = {}
+    for f in dataclasses.fields(Config):
+        if f.name == "optimizers" or f.name in exclude:
+            continue
+        option = typer.Option(_flag(f.name), *f.metadata.get("short", ()), help=f.metadata.get("help"))
+        out[f.name] = inspect.Parameter(f"setting_{f.name}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[_option_type(hints[f.name]) | None, option])
+    return out
+
+
+def _hyper_help(name: str, ranges: bool) -> str:
+    hyper = optimizers.all_hypers()[name]
+    takers = ", ".join(n for n, m in optimizers.methods().items() if name in m.hyper_names)
+    if ranges and hyper.kind != "choice":
+        return (f"{hyper.label} values: START:STOP:COUNT[:log] or a,b,c for an axis of the map, one value to "
+                f"hold it fixed — for {takers}.")
+    what = hyper.help or hyper.label
+    if hyper.kind == "choice" and not all(c in what for c in hyper.choices):
+        what += f" ({hyper.allowed})"
+    return f"{what} — for {takers}."
+
+
+def _metavar(name: str, ranges: bool) -> str:
+    hyper = optimizers.all_hypers()[name]
+    if hyper.kind == "choice":
+        return "[" + "|".join(hyper.choices) + "]"
+    return "<range>" if ranges else "<int>" if hyper.kind == "int" else "<float>"
+
+
+def _hyper_parameters(ranges: bool, taken: set[str]) -> dict[str, inspect.Parameter]:
+    """One text option per hyper-parameter in the registry (a plugin's too), by name; a name whose
+    flag a command already uses is left to ``--set``."""
+    out = {}
+    for name in optimizers.all_hypers():
+        if _flag(name) in taken:
+            continue
+        option = typer.Option(_flag(name), help=_hyper_help(name, ranges), metavar=_metavar(name, ranges))
+        out[name] = inspect.Parameter(f"hyper_{name}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                      annotation=Annotated[str | None, option])
+    return out
+
+
+def _flags(parameters) -> set[str]:
+    """The option names the ``typer.Option`` annotations of ``parameters`` declare."""
+    flags = set()
+    for p in parameters:
+        for info in getattr(p.annotation, "__metadata__", ()):
+            if isinstance(info, typer.models.OptionInfo):
+                decls = (info.default, *(info.param_decls or ()))
+                flags.update(f for d in decls if isinstance(d, str) for f in d.split("/"))
+    return flags
+
+
+_REFRESH: list[Callable[[], None]] = []
+"""Rebuilds the generated options of every command from the registry (plugins registered late)."""
+
+
+def with_options(*, exclude: tuple[str, ...] = (), hypers: bool = True, ranges: bool = False):
+    """Give a command the shared options, which it receives as ``opts: Options``.
+
+    One option per configuration key (the fields of :class:`~descentlab.config.Config`, but
+    ``exclude``) and, with ``hypers``, one per hyper-parameter name in the optimizer registry
+    (``--lr``, ``--beta``, ``--mode``, … and a plugin's), taken as text (``ranges``: as sweep
+    ranges). Typer reads options from the function's signature, so the decorated function gets
+    one built from the command's own parameters and these.
+    """
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+               for p in signature.parameters.values() if p.name != "opts"]
+        generated: dict[str, dict[str, inspect.Parameter]] = {}
+
+        def refresh() -> None:
+            generated["settings"] = _setting_parameters(exclude)
+            taken = _flags([*own, *generated["settings"].values()])
+            generated["hypers"] = _hyper_parameters(ranges, taken) if hypers else {}
+            wrapper.__signature__ = signature.replace(parameters=[
+                *own, *generated["settings"].values(), *generated["hypers"].values()])
+
+        def wrapper(**kwargs: Any) -> None:
+            given = {kind: {key: kwargs.pop(p.name) for key, p in params.items()}
+                     for kind, params in generated.items()}
+            opts = Options(**{kind: {k: v for k, v in values.items() if v is not None}
+                              for kind, values in given.items()})
+            return command(**kwargs, opts=opts)
+
+        wrapper.__name__, wrapper.__qualname__ = command.__name__, command.__qualname__
+        wrapper.__doc__, wrapper.__module__ = command.__doc__, command.__module__
+        refresh()
+        _REFRESH.append(refresh)
+        return wrapper
+
+    return decorate
+
+
+def _parse_start(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v != "")
     except ValueError:
         raise UsageError(f"--start must be comma-separated numbers, e.g. 1.6,-0.5; got {text!r}") from None
 
 
-def _config(options: dict, methods: tuple[OptimizerSpec, ...] | None, *, config: Path | None = None,
+def _config(opts: Options, methods: tuple[OptimizerSpec, ...] | None, *, config: Path | None = None,
             sets: list[str] | None = None, strict: bool = True) -> Config:
-    """A Config from a file (if any), overridden by the options given on the command line.
-
-    ``strict``: a hyper-parameter flag the (single) optimizer does not take is an error; when
-    comparing, --lr/--beta/… apply to every optimizer that takes them.
-    """
+    """A Config from a file (if any), overridden by the options given on the command line."""
     cfg = Config.load(config) if config is not None else Config()
-    hyper = {k: options[k] for k in ("lr", "beta", "gamma", "eps") if options[k] is not None}
-    top = {k: options[k] for k in COMMON if k not in hyper and options[k] is not None}
-    if "data" in top:
-        top["data"] = str(top["data"])
+    top = dict(opts.settings)
     if "start" in top:
         top["start"] = _parse_start(top["start"])
     cfg = dataclasses.replace(cfg, **top)
     if methods is not None:
         old = {s.name: s for s in cfg.optimizers}
         cfg = dataclasses.replace(cfg, optimizers=tuple(old.get(m.name, m) for m in methods))
-    specs = []
-    for spec in cfg.optimizers:
-        takes = optimizers.hyperparameter_names(spec.method)
-        mine = {k: v for k, v in hyper.items() if k in takes}
-        specs.append(dataclasses.replace(spec, hyperparams={**spec.hyperparams, **mine}))
-    for key in hyper:
-        if not any(key in optimizers.hyperparameter_names(s.method) for s in cfg.optimizers):
-            names = ", ".join(s.method for s in cfg.optimizers)
-            raise UsageError(f"--{key} does not apply to {names}")
-        if strict and any(key not in optimizers.hyperparameter_names(s.method) for s in cfg.optimizers):
-            raise UsageError(f"--{key} does not apply to {specs[0].method}")
-    cfg = dataclasses.replace(cfg, optimizers=tuple(specs))
+    cfg = _with_hypers(cfg, opts.hypers, strict)
     for assignment in sets or ():
         cfg = cfg.with_set(assignment)
     return cfg
 
 
-def _common(values: dict) -> dict:
-    """The shared options out of a command's ``locals()`` (None where a command lacks one)."""
-    return {k: values.get(k) for k in COMMON}
+def _with_hypers(cfg: Config, hypers: dict[str, str], strict: bool) -> Config:
+    """The hyper-parameter options applied, each parsed by every method that takes it (``Hyper.parse``).
+
+    ``strict`` (one method): an option the method does not take is an error; when comparing, an
+    option applies to every method that takes it and is an error only if none does.
+    """
+    specs = list(cfg.optimizers)
+    for key, text in hypers.items():
+        lacking = [s.method for s in specs if key not in optimizers.get(s.method).hyper_names]
+        if strict and lacking:
+            method = optimizers.get(lacking[0])
+            takes = ", ".join(_flag(n) for n in method.hyper_names) or "no hyper-parameters"
+            raise UsageError(f"{_flag(key)} does not apply to {method.name} (it takes {takes})")
+        if specs and len(lacking) == len(specs):
+            raise UsageError(f"{_flag(key)} does not apply to {', '.join(lacking)}")
+        for i, spec in enumerate(specs):
+            if spec.method not in lacking:
+                value = _parse_hyper(optimizers.get(spec.method), key, text, _flag(key))
+                specs[i] = dataclasses.replace(spec, hyperparams={**spec.hyperparams, key: value})
+    return dataclasses.replace(cfg, optimizers=tuple(specs))
 
 
-def _single(values: dict, optimizer: str) -> Config:
-    return _config(_common(values), parse_optimizer_list(optimizer))
+def _parse_hyper(method: optimizers.Method, key: str, text: str, flag: str):
+    try:
+        return method.hyper(key).parse(text)
+    except InputError as err:
+        raise UsageError(f"{flag}: {err}") from None
+
+
+def _single(opts: Options, optimizer: str) -> Config:
+    """The config of one run of ``optimizer`` (a registered method)."""
+    optimizers.get(optimizer)
+    return _config(opts, (OptimizerSpec(optimizer, optimizer),))
+
+
+def _multi(opts: Options, text: str | None, config: Path | None, sets: list[str] | None) -> Config:
+    """The config of a comparison: ``--optimizers`` (default: the featured methods, unless a config
+    file names them); the hyper-parameter options apply to every method that takes them."""
+    if text is None and config is None:
+        text = ",".join(optimizers.featured())
+    methods = None if text is None else parse_optimizer_list(text)
+    return _config(opts, methods, config=config, sets=sets, strict=False)
 
 
 def _check_suffix(path: Path, allowed: tuple[str, ...], flag: str = "--output") -> None:
@@ -179,29 +301,27 @@ def _two_params(problem, command: str) -> None:
 @app.command(help=(
     "Draw the book's Figure 6.1: (a) the data, (b) the 3-D loss surface with the path, (c) the contour "
     "map with the iterates numbered 0, 1, 2, …, (d) the data with the model line of every iterate. "
-    "Surfaces without data (rosenbrock, …) get the 3-D surface, the contours and the loss per step."))
+    "Surfaces without data (rosenbrock, …) get the 3-D surface, the contours and the loss per step. "
+    "The book's own figure: --optimizer linesearch --steps 4."))
+@with_options()
 def figure(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; the suffix picks the format "
                                          "(.png, .svg, .pdf).")] = Path("figure-6-1.png"),
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None,
-    optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
-    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
+    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD, levels: LevelsOpt = "auto",
     resolution: ResolutionOpt = 150,
     labels: Annotated[int, typer.Option("--labels", help="At most this many iterates are numbered "
                                         "on the contour map.")] = 12,
-    slice_: SliceOpt = None,
+    slice_: SliceOpt = None, opts: Options | None = None,
 ) -> None:
     """Draw Figure 6.1 for a problem and an optimizer run."""
     from descentlab import plot
+    from descentlab.scene import drawable
 
     _check_suffix(output, plot.FORMATS)
     log = _levels(levels)
     validation.integer("--labels", labels, 2)
-    prob, (traj,) = _single(locals(), optimizer).run()
-    view, (shown,), full = problems.drawable(prob, [traj], slice_)
+    prob, (traj,) = _single(opts, optimizer).run()
+    view, (shown,), full = drawable(prob, [traj], slice_)
     fig = plot.figure_6_1(view, shown, log_levels=log, resolution=resolution, max_labels=labels,
                           full_params=None if full is None else full[0])
     plot.save(fig, output)
@@ -210,23 +330,20 @@ def figure(
 
 
 @app.command("run")
+@with_options()
 def run_command(
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None,
-    optimizer: OptimizerOpt = "nesterov", lr: LrOpt = None, beta: BetaOpt = None,
-    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = None,
+    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD,
     save: Annotated[Path | None, typer.Option("--save", help="Also write the whole trajectory to a .csv "
                                               "or .json file (loads back with Trajectory.from_csv/json).")]
     = None,
     rows: Annotated[int, typer.Option("--rows", help="Rows of the printed table (even steps).")] = 12,
+    opts: Options | None = None,
 ) -> None:
     """Run one optimizer and print a compact table of its steps (loss, φ_t, |gradient|)."""
     if save is not None:
         _check_suffix(save, ("csv", "json"), "--save")
     validation.integer("--rows", rows, 2)
-    prob, (traj,) = _single(locals(), optimizer).run()
+    prob, (traj,) = _single(opts, optimizer).run()
     typer.echo(_table(prob, traj, rows))
     if save is not None:
         (traj.to_csv if save.suffix.lower() == ".csv" else traj.to_json)(save)
@@ -237,33 +354,30 @@ def run_command(
 @app.command(help=(
     "Compare optimizers on one problem from one start: paths on the contour map, loss per step (log "
     "scale, minus the minimum), and the final model lines on the data. Minibatch runs share one batch "
-    "sequence. --dump-config prints a TOML file that --config reads back to reproduce the figure."))
+    "sequence. A hyper-parameter option applies to every method that takes it. --dump-config prints a "
+    "TOML file that --config reads back to reproduce the figure."))
+@with_options()
 def compare(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("compare.png"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    dump_config: DumpOpt = False,
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
-    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
-    resolution: ResolutionOpt = 150,
+    dump_config: DumpOpt = False, levels: LevelsOpt = "auto", resolution: ResolutionOpt = 150,
     trace: Annotated[bool, typer.Option("--trace", help="Also mark where each gradient was taken "
                                         "(Nesterov's look-ahead points).")] = False,
-    slice_: SliceOpt = None,
+    slice_: SliceOpt = None, opts: Options | None = None,
 ) -> None:
     """Compare several optimizers."""
-    from descentlab import plot
-
-    cfg = _multi(locals(), optimizers_, "gd,momentum,nesterov,adam", config, sets)
+    cfg = _multi(opts, optimizers_, config, sets)
     if dump_config:
         typer.echo(cfg.resolved().to_toml(), nl=False)
         return
+    from descentlab import plot
+    from descentlab.scene import drawable
+
     _check_suffix(output, plot.FORMATS)
     log = _levels(levels)
     prob, trajs = cfg.run()
-    view, shown, full = problems.drawable(prob, trajs, slice_)
+    view, shown, full = drawable(prob, trajs, slice_)
     plot.save(plot.compare(view, shown, log_levels=log, resolution=resolution, lookahead=trace,
                            full_params=full), output)
     typer.echo(_summary(prob, trajs))
@@ -271,16 +385,12 @@ def compare(
     typer.echo(f"wrote {output}")
 
 
-def _multi(values: dict, text: str | None, default: str, config: Path | None, sets) -> Config:
-    methods = parse_optimizer_list(text) if text is not None else (
-        None if config is not None else parse_optimizer_list(default))
-    return _config(_common(values), methods, config=config, sets=sets, strict=False)
-
-
 @app.command(help=(
     "Explain eq. 6.12: one step of Nesterov next to one step of momentum from the same φ_t and m_t, on "
     "the contour map, with the momentum step −αβ·m_t, the gradient step −α(1−β)·g and where g is taken. "
-    "--trace instead draws the whole run with a ghost marker where every gradient was taken."))
+    "--trace instead draws the whole run with a ghost marker where every gradient was taken. Only methods "
+    "with a look-ahead can be explained."))
+@with_options()
 def lookahead(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("lookahead.png"),
@@ -288,21 +398,18 @@ def lookahead(
                                              "the step where the two rules part most).")] = None,
     trace: Annotated[bool, typer.Option("--trace", help="Draw the whole run with its look-ahead points "
                                         "instead of one step.")] = False,
-    optimizer: Annotated[str, typer.Option("--optimizer", "-O", help="The run the state comes from: "
-                                           "nesterov or momentum.")] = "nesterov",
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
-    steps: StepsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None, seed: SeedOpt = None,
-    resolution: ResolutionOpt = 150,
+    optimizer: LookaheadOpt = optimizers.DEFAULT_METHOD, resolution: ResolutionOpt = 150,
+    opts: Options | None = None,
 ) -> None:
     """Draw the look-ahead step of Nesterov momentum."""
+    if not optimizers.get(optimizer).lookahead:  # a declared capability, before anything runs
+        takes = ", ".join(n for n, m in optimizers.methods().items() if m.lookahead)
+        raise UsageError(f"--optimizer {optimizer}: the look-ahead view explains methods that take their "
+                         f"gradient ahead of φ_t ({takes}); {optimizer} does not")
     from descentlab import plot
 
-    if optimizer not in ("nesterov", "momentum"):
-        raise UsageError(f"--optimizer must be nesterov or momentum here, got {optimizer!r}")
     _check_suffix(output, plot.FORMATS)
-    prob, (traj,) = _single(locals(), optimizer).run()
+    prob, (traj,) = _single(opts, optimizer).run()
     _two_params(prob, "lookahead")
     if trace:
         fig = plot.lookahead_trace(prob, traj, resolution=resolution)
@@ -320,32 +427,29 @@ def lookahead(
     "Animate one or more optimizers as a GIF or MP4: every panel of Figure 6.1 advances together (the "
     "path grows on the contours and the 3-D surface, the model line moves on the data, the loss curve "
     "extends). Long runs are subsampled to --frames. Takes the same --config/--set as compare."))
+@with_options()
 def animate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .gif (Pillow) or .mp4 "
                                          "(needs pip install 'descentlab\\[video]').")] = Path("race.gif"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
-    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = None,
     fps: Annotated[int, typer.Option("--fps", help="Frames per second (1..60).")] = 12,
     frames: Annotated[int | None, typer.Option("--frames", help="Number of frames ≥ 2, spread evenly over "
                                                "the run (default: one per step, at most 120).")] = None,
     size: Annotated[str, typer.Option("--size", help="Frame size in pixels, WIDTHxHEIGHT.")] = "960x760",
     dpi: Annotated[int, typer.Option("--dpi", help="Pixels per inch of the drawing (20..300): "
                                      "larger draws text and lines smaller.")] = 80,
-    slice_: SliceOpt = None,
+    slice_: SliceOpt = None, opts: Options | None = None,
 ) -> None:
     """Animate a run or a race of runs."""
     from descentlab import plot
     from descentlab.progress import progress_bar
+    from descentlab.scene import drawable
 
     _check_suffix(output, ("gif", "mp4"))
     inches = _inches(size, validation.integer("--dpi", dpi, 20, 300))
-    cfg = _multi(locals(), optimizers_, "momentum,nesterov", config, sets)
+    cfg = _multi(opts, optimizers_, config, sets)
     prob, trajs = cfg.run()
-    view, shown, full = problems.drawable(prob, trajs, slice_)
+    view, shown, full = drawable(prob, trajs, slice_)
     plot.animate(view, shown, output, fps=fps, frames=frames, size=inches, dpi=dpi,
                  progress=progress_bar(None, f"rendering {output.name}"), full_params=full)
     typer.echo(_summary(prob, trajs))
@@ -385,24 +489,22 @@ def convert(
     "Write one self-contained HTML page to explore the runs in any browser, offline: the data and "
     "the model, the 3-D loss surface, the contour map with every path (for Nesterov, the look-ahead "
     "point and the gradient step taken there) and the loss per step, with a slider over the iterates."))
+@with_options()
 def html(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.html).")]
     = Path("explore.html"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, lr: LrOpt = None, beta: BetaOpt = None,
-    gamma: GammaOpt = None, eps: EpsOpt = None, steps: StepsOpt = None, start: StartOpt = None,
-    batch_size: BatchOpt = None, seed: SeedOpt = None, levels: LevelsOpt = "auto",
-    resolution: ResolutionOpt = 150,
+    levels: LevelsOpt = "auto", resolution: ResolutionOpt = 150,
     title: Annotated[str | None, typer.Option("--title", help="Title of the page and the figure "
                                               "(default: problem, optimizers, start, steps).")] = None,
     frames: Annotated[int, typer.Option("--frames", help="At most this many slider positions "
                                         "(≥ 2; the first and last iterate are kept).")] = 120,
-    slice_: SliceOpt = None,
+    slice_: SliceOpt = None, opts: Options | None = None,
 ) -> None:
     """Write the interactive HTML explorer."""
-    cfg = _multi(locals(), optimizers_, "gd,momentum,nesterov,adam", config, sets)
+    from descentlab.scene import drawable
+
+    cfg = _multi(opts, optimizers_, config, sets)
     try:
         from descentlab.web.export import write_html
     except ImportError:
@@ -411,7 +513,7 @@ def html(
     log = _levels(levels)
     validation.integer("--frames", frames, 2)
     prob, trajs = cfg.run()
-    view, shown, full = problems.drawable(prob, trajs, slice_)
+    view, shown, full = drawable(prob, trajs, slice_)
     write_html(view, shown, output, title=title, resolution=resolution, log_levels=log,
                full_params=full, max_frames=frames)
     typer.echo(_summary(prob, trajs))
@@ -463,7 +565,7 @@ def rates(
                                                    "(.png, .svg, .pdf).")] = None,
 ) -> None:
     """Optimal hyper-parameters and rates on a quadratic, checked against real runs."""
-    from descentlab import plot, theory
+    from descentlab import plot, problems, theory
     from descentlab.runner import run
 
     if plot_path is not None:
@@ -489,25 +591,25 @@ def rates(
 
 @app.command(help=(
     "Run a grid of hyper-parameters at once (× seeds) and draw the steps to reach a tolerance as a heat map "
-    "over (α, β): diverged cells light grey, never-converged dark grey, the best cell starred, and on "
-    "quadratics the analytic stability boundary and optimum on top. Ranges are START:STOP:COUNT[:log] or "
-    "lists a,b,c."))
+    "over one or two of them (α and β by default): diverged cells light grey, never-converged dark grey, the "
+    "best cell starred, and on quadratics the analytic stability boundary and optimum on top. The axes are "
+    "the method's searchable hyper-parameters over their declared ranges unless given: ranges are "
+    "START:STOP:COUNT[:log] or lists a,b,c (--lr RANGE, --beta RANGE, or --axis NAME=RANGE); one value "
+    "holds a hyper-parameter fixed."))
+@with_options(exclude=("steps", "seed"), ranges=True)
 def sweep(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("sweep.png"),
-    optimizer: OptimizerOpt = "nesterov",
-    lr: Annotated[str, typer.Option("--lr", help="α values: START:STOP:COUNT[:log] or a,b,c.")]
-    = "1e-4:1e-1:64:log",
-    beta: Annotated[str | None, typer.Option("--beta", help="β values (momentum, nesterov, adam); default "
-                                             "0:0.99:64.")] = None,
-    gamma: Annotated[str | None, typer.Option("--gamma", help="γ values for adam (default 0.999).")] = None,
+    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD,
+    axis: Annotated[list[str] | None, typer.Option(
+        "--axis", help="NAME=RANGE: an axis of the map over the hyper-parameter NAME (repeatable; at most "
+        f"two axes; default: the method's searchable hyper-parameters, {SWEEP_POINTS} points each).")]
+    = None,
     steps: Annotated[int, typer.Option("--steps", "-n", help="Steps per configuration.")] = 500,
     tol: Annotated[float | None, typer.Option("--tol", help="Target for L − L_min (default: the start's "
                                               "gap divided by 10⁶).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of minibatch seeds (with --batch-size).")] = 1,
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+    opts: Options | None = None,
 ) -> None:
     """Sweep hyper-parameters and draw the map."""
     from descentlab import plot
@@ -515,24 +617,24 @@ def sweep(
     from descentlab.progress import progress_bar
 
     _check_suffix(output, plot.FORMATS)
-    takes = optimizers.hyperparameter_names(optimizer)
-    grid = {"lr": sweep_mod.parse_range(lr)}
-    if "beta" in takes:
-        grid["beta"] = sweep_mod.parse_range(beta or "0:0.99:64")
-    elif beta is not None:
-        raise UsageError(f"--beta does not apply to {optimizer}")
-    if gamma is not None:
-        if "gamma" not in takes:
-            raise UsageError(f"--gamma does not apply to {optimizer}")
-        grid["gamma"] = sweep_mod.parse_range(gamma)
-    if len(grid) > 2:
-        raise UsageError("a sweep map has two axes: give at most two of --lr, --beta, --gamma as ranges")
-    cfg = _single({**locals(), "lr": None, "beta": None, "gamma": None, "eps": None, "seed": None,
-                   "steps": steps}, optimizer)
+    method = optimizers.get(optimizer)
+    given = {name: (_flag(name), text) for name, text in opts.hypers.items()}
+    for item in axis or ():
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not (eq and name and text.strip()):
+            raise UsageError(f"--axis expects NAME=RANGE, e.g. lr=1e-4:1e-1:64:log; got {item!r}")
+        if name in given:
+            raise UsageError(f"--axis {name}: {name} is given twice")
+        given[name] = (f"--axis {name}", text)
+    grid, fixed = _sweep_axes(method, given, sweep_mod.parse_range)
+    cfg = _single(dataclasses.replace(opts, hypers={}), optimizer)
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
-    result = sweep_mod.sweep(prob, optimizer, grid, steps=steps, start=full.start, tol=tol,
-                             seeds=range(validation.integer("--seeds", seeds, 1)), batch_size=batch_size,
+    held = {k: v for k, v in full.optimizers[0].hyperparams.items() if k not in grid} | fixed
+    result = sweep_mod.sweep(prob, optimizer, grid, steps=steps, start=full.start, tol=tol, fixed=held,
+                             seeds=range(validation.integer("--seeds", seeds, 1)),
+                             batch_size=opts.settings.get("batch_size"),
                              progress=progress_bar(None, "sweeping"))
     plot.save(plot.sweep_map(result, prob), output)
     best = result.best()
@@ -540,10 +642,46 @@ def sweep(
     typer.echo(f"wrote {output}")
 
 
+def _sweep_axes(method: optimizers.Method, given: dict[str, tuple[str, str]],
+                parse_range: Callable[[str], np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The axes of a sweep and the values held fixed.
+
+    ``given``: hyper-parameter → (the option that named it, its text). A range or a list is an
+    axis; one value (or a choice) is held fixed. The axes are then filled up to two with the
+    method's searchable hyper-parameters over their declared ranges.
+    """
+    grid, fixed = {}, {}
+    for name, (flag, text) in given.items():
+        if name not in method.hyper_names:
+            takes = ", ".join(method.hyper_names) or "no hyper-parameters"
+            raise UsageError(f"{flag} does not apply to {method.name} (it takes {takes})")
+        hyper = method.hyper(name)
+        if hyper.kind != "choice" and (":" in text or "," in text):
+            try:
+                grid[name] = parse_range(text)
+            except InputError as err:
+                raise UsageError(f"{flag}: {err}") from None
+        else:
+            fixed[name] = _parse_hyper(method, name, text, flag)
+    for hyper in method.hypers:
+        if len(grid) >= 2:
+            break
+        if hyper.search is not None and hyper.name not in grid | fixed:
+            grid[hyper.name] = hyper.grid(SWEEP_POINTS)
+    if len(grid) > 2:
+        raise UsageError(f"a sweep map has at most two axes, got {', '.join(grid)}: give the others "
+                         "one value")
+    if not grid:
+        raise UsageError(f"nothing to sweep: give {method.name} a range, e.g. --axis NAME=START:STOP:COUNT "
+                         f"(it takes {', '.join(method.hyper_names)})")
+    return grid, fixed
+
+
 @app.command(help=(
     "Tune several optimizers fairly: the same budget of steps, the same number of trials sampled from "
     "declared search spaces, the same seeds and batches. Prints the best configuration of each with its "
     "mean and spread over seeds, and the protocol; -o draws the loss curves (median and band)."))
+@with_options(exclude=("steps", "seed"), hypers=False)
 def tune(
     optimizers_: OptimizersOpt = None,
     budget: Annotated[int, typer.Option("--budget", help="Steps per trial, the same for all.")] = 200,
@@ -551,9 +689,7 @@ def tune(
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds per trial (batches or start points).")] = 5,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Draw the best runs "
                                                 "(.png, .svg, .pdf).")] = None,
-    problem: ProblemOpt = None, data: DataOpt = None, x: XOpt = None, y: YOpt = None,
-    kappa: KappaOpt = None, angle: AngleOpt = None, loss: LossOpt = None,
-    model: ModelOpt = None, params: ParamsOpt = None, start: StartOpt = None, batch_size: BatchOpt = None,
+    opts: Options | None = None,
 ) -> None:
     """Tune optimizers under one protocol."""
     from descentlab import plot
@@ -561,12 +697,12 @@ def tune(
 
     if output is not None:
         _check_suffix(output, plot.FORMATS)
-    methods = [s.method for s in parse_optimizer_list(optimizers_ or "gd,momentum,nesterov,adam")]
-    cfg = _config({**_common(locals()), "steps": budget}, parse_optimizer_list(methods[0]))
+    methods = [s.method for s in parse_optimizer_list(optimizers_ or ",".join(optimizers.featured()))]
+    cfg = _single(dataclasses.replace(opts, settings={**opts.settings, "steps": budget}), methods[0])
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
-    result = tune_mod.tune(prob, methods, budget=budget, trials=trials, seeds=seeds, batch_size=batch_size,
-                           start=full.start)
+    result = tune_mod.tune(prob, methods, budget=budget, trials=trials, seeds=seeds,
+                           batch_size=opts.settings.get("batch_size"), start=full.start)
     rows = [["optimizer", "best hyper-parameters", "final L − L_min (mean ± sd)", "steps to tol",
              "trials diverged"]]
     for r in result.results:
@@ -618,10 +754,15 @@ def _table(problem, traj, rows: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning bad input into one line on stderr and exit status 2."""
-    from descentlab.datasets import DataError
+    """Entry point: run the app, turning bad input into one line on stderr and exit status 2.
+
+    Bad input is an :class:`~descentlab.errors.InputError` (a bad value, file or expression) or a
+    usage error of the command line; anything else is a bug and keeps its traceback.
+    """
     from descentlab.problems import ExpressionError
 
+    for refresh in _REFRESH:  # options for the hyper-parameters of methods registered since import
+        refresh()
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
     sub = next((a for a in args if not a.startswith("-")), None)
@@ -639,7 +780,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(err).splitlines()[1:]:
             typer.echo(f"    {line}", err=True)
         return 2
-    except (UsageError, DataError, ValueError, TypeError) as err:
+    except InputError as err:
         typer.echo(f"{prog}: error: {err}", err=True)
         return 2
     except OSError as err:

@@ -18,23 +18,27 @@ rule when the name is not one (e.g. ``[optimizers."nesterov β=0.99"]``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import NoneType
+
+import numpy as np
+import tomli_w
 
 from descentlab import optimizers as optim
 from descentlab import validation
+from descentlab.catalogue import NAMES as PROBLEM_NAMES
+from descentlab.datasets import MODELS as DATA_MODELS
 from descentlab.errors import InputError
-from descentlab.problems import NAMES as PROBLEM_NAMES
 from descentlab.problems.base import Problem
 from descentlab.trajectory import Trajectory
 
 SGD_BATCH = 3
-"""Minibatch size used when an ``sgd`` run gives none (sgd with all the data would be gd)."""
+"""Minibatch size used when a stochastic method (sgd) runs without one (sgd with all the data would be gd)."""
 
-TOP_KEYS = ("problem", "loss", "model", "params", "data", "x", "y", "kappa", "angle", "start", "steps",
-            "batch_size", "seed", "optimizers")
+HEADER = "# descentlab configuration: descentlab compare --config THIS_FILE -o figure.png\n"
 
 
 class ConfigError(InputError):
@@ -47,36 +51,59 @@ class OptimizerSpec:
 
     name: str
     method: str
-    hyperparams: dict[str, float] = field(default_factory=dict)
+    hyperparams: dict[str, float | int | str] = field(default_factory=dict)
 
     def build(self) -> optim.Optimizer:
         return optim.make(self.method, **self.hyperparams)
 
 
+def _key(default: object, help: str, *short: str):
+    """A configuration key: a field of :class:`Config`, which is also the TOML key and the command-line
+    option ``--name`` (plus ``short`` flags), with the option's ``help``."""
+    return field(default=default, metadata={"help": help, "short": short})
+
+
 @dataclass(frozen=True)
 class Config:
-    """A problem, a start, a budget and one or more optimizers."""
+    """A problem, a start, a budget and one or more optimizers.
 
-    optimizers: tuple[OptimizerSpec, ...] = ()
-    problem: str = "line-fit"
-    loss: str | None = None         # your own loss in the safe expression language (x, y, …)
-    model: str | None = None        # your own model of x with parameters p0, p1, … (needs data)
-    params: str | None = None       # the model's parameter names, "a,b,c" (default: p0, p1, … used)
-    data: str | None = None
-    x: str | None = None
-    y: str | None = None
-    kappa: float | None = None
-    angle: float | None = None
-    start: tuple[float, ...] | None = None
-    steps: int | None = None
-    batch_size: int | None = None
-    seed: int = 0
+    Its fields are the one list of configuration keys: the TOML keys, the checks of
+    :meth:`from_dict` and the command line's shared options all come from them.
+    """
+
+    problem: str = _key(
+        "line-fit", f"Built-in problem: {', '.join(PROBLEM_NAMES)} (default line-fit). With --data: the "
+        f"model to fit to the data ({' or '.join(DATA_MODELS)}).", "-p")
+    loss: str | None = _key(
+        None, "Your own loss of x, y (and z) in a safe expression language, e.g. "
+        "\"(1 - x)**2 + 100*(y - x**2)**2\": + - * / ** ( ), numbers, pi, e, sin cos tan exp log sqrt abs "
+        "tanh sigmoid … (never evaluated as Python).")
+    model: str | None = _key(
+        None, "Your own model of the data variable x with parameters p0, p1, …, e.g. "
+        "\"p0 + p1*x + p2*x**2\", fitted to --data by the sum of squared errors.")
+    params: str | None = _key(
+        None, "Names of the --model's parameters, e.g. a,b,c (default: the p0, p1, … it uses).")
+    data: str | None = _key(None, "CSV file of x, y data to fit (default: the problem's built-in data).")
+    x: str | None = _key(None, "Column of --data used as x (default: first numeric).")
+    y: str | None = _key(None, "Column of --data used as y (default: 2nd numeric).")
+    kappa: float | None = _key(None, "Condition number κ ≥ 1 (quadratic only; default 10).")
+    angle: float | None = _key(
+        None, "Rotation of the quadratic's axes in degrees (quadratic only; default 30).")
+    start: tuple[float, ...] | None = _key(
+        None, "Start point φ_0 as comma-separated numbers, e.g. 1.6,-0.5 (default: suggested for the "
+        "problem).")
+    steps: int | None = _key(None, "Number of updates T ≥ 0 (default: suggested for the problem).", "-n")
+    batch_size: int | None = _key(
+        None, "Minibatch size 1..N for data problems (default: all N, except with a stochastic method, which "
+        f"draws {SGD_BATCH} examples per step). Compared optimizers share one batch sequence.", "-b")
+    seed: int = _key(0, "Seed of the minibatch draw (default 0).")
+    optimizers: tuple[OptimizerSpec, ...] = ()  # the tables [optimizers.NAME]
 
     # ---- building ------------------------------------------------------------------------------
 
     def build_problem(self) -> Problem:
         """The problem this config names (built-in, or ``data`` read from CSV)."""
-        from descentlab import datasets, problems
+        from descentlab import catalogue, datasets
 
         if self.loss is not None or self.model is not None:
             return self._own_problem()
@@ -89,7 +116,7 @@ class Config:
             return datasets.from_csv(self.data, model=self.problem, x=self.x, y=self.y)
         if self.x is not None or self.y is not None:
             raise ConfigError("x and y choose columns of data; give data (a CSV file) too")
-        return problems.by_name(self.problem, **quad)
+        return catalogue.by_name(self.problem, **quad)
 
     def _own_problem(self) -> Problem:
         from descentlab import datasets, problems
@@ -169,19 +196,15 @@ class Config:
     # ---- TOML ----------------------------------------------------------------------------------
 
     def to_toml(self) -> str:
-        """The config as TOML (``Config.from_toml`` reads it back equal)."""
-        lines = ["# descentlab configuration: descentlab compare --config THIS_FILE -o figure.png"]
+        """The config as TOML (``Config.from_toml`` reads it back equal), written by tomli-w."""
         own = self.loss is not None or self.model is not None
-        for key in TOP_KEYS[:-1]:
-            value = getattr(self, key)
-            if value is not None and not (key == "problem" and own):
-                lines.append(f"{key} = {_toml_value(value)}")
-        for spec in self.optimizers:
-            lines += ["", f"[optimizers.{json.dumps(spec.name, ensure_ascii=False)}]"]
-            if spec.method != spec.name:
-                lines.append(f"method = {json.dumps(spec.method)}")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in spec.hyperparams.items()]
-        return "\n".join(lines) + "\n"
+        doc = {key: _plain(getattr(self, key)) for key in TOP_KEYS[:-1]
+               if getattr(self, key) is not None and not (key == "problem" and own)}
+        if self.optimizers:
+            doc["optimizers"] = {
+                spec.name: ({"method": spec.method} if spec.method != spec.name else {})
+                | {k: _plain(v) for k, v in spec.hyperparams.items()} for spec in self.optimizers}
+        return HEADER + tomli_w.dumps(doc)
 
     @classmethod
     def from_toml(cls, text: str, source: str = "config") -> Config:
@@ -206,31 +229,57 @@ class Config:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "config") -> Config:
+        """A config from parsed TOML, every key and value checked against the fields of Config."""
         unknown = [k for k in raw if k not in TOP_KEYS]
         if unknown:
             raise ConfigError(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
-        kinds = {"problem": str, "loss": str, "model": str, "params": str, "data": str, "x": str, "y": str,
-                 "kappa": (int, float),
-                 "angle": (int, float), "steps": int, "batch_size": int, "seed": int}
-        for key, kind in kinds.items():
-            if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], kind)):
-                raise ConfigError(f"{source}: {key} = {raw[key]!r} has the wrong type")
-        if "problem" in raw and raw["problem"] not in PROBLEM_NAMES:
-            raise ConfigError(f"{source}: unknown problem {raw['problem']!r}; choose one of "
-                              f"{', '.join(PROBLEM_NAMES)}")
-        start = raw.get("start")
-        if start is not None and (not isinstance(start, list)
-                                  or not all(isinstance(v, int | float) and not isinstance(v, bool)
-                                             for v in start)):
-            raise ConfigError(f"{source}: start must be a list of numbers, got {start!r}")
+        values = {}
+        for key, kind in _KINDS.items():
+            if key in raw:
+                values[key] = _checked(key, raw[key], kind, source)
+        if "problem" in values:
+            _check_problem(values["problem"], f"{source}: ")
         tables = raw.get("optimizers", {})
         if not isinstance(tables, dict):
             raise ConfigError(f"{source}: optimizers must be tables, e.g. [optimizers.nesterov]")
         specs = tuple(_spec(name, table, source) for name, table in tables.items())
-        fields_ = {k: raw[k] for k in TOP_KEYS[:-1] if k in raw}
-        if start is not None:
-            fields_["start"] = tuple(float(v) for v in start)
-        return cls(optimizers=specs, **fields_)
+        return cls(optimizers=specs, **values)
+
+
+TOP_KEYS = tuple(f.name for f in dataclasses.fields(Config))
+"""The configuration keys, in the order a TOML file lists them (the ``optimizers`` tables last)."""
+
+
+def _kind(annotation: object) -> type:
+    """The type a key holds, without its ``| None``: ``str``, ``float``, ``int`` or ``tuple``."""
+    args = [a for a in typing.get_args(annotation) if a is not NoneType]
+    base = args[0] if typing.get_origin(annotation) is not tuple and len(args) == 1 else annotation
+    return typing.get_origin(base) or base
+
+
+_KINDS = {k: _kind(t) for k, t in typing.get_type_hints(Config).items() if k != "optimizers"}
+"""Configuration key → the type of its value (``tuple`` for a list of numbers)."""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _checked(key: str, value: object, kind: type, source: str) -> object:
+    """A TOML value of ``key``, checked against its field's type (numbers as float where floats go)."""
+    if kind is tuple:
+        if not isinstance(value, list) or not all(_is_number(v) for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    ok = _is_number(value) if kind is float else (isinstance(value, kind) and not isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{source}: {key} = {value!r} has the wrong type")
+    return float(value) if kind is float else value
+
+
+def _check_problem(name: str, prefix: str = "") -> None:
+    if name not in PROBLEM_NAMES:
+        raise ConfigError(f"{prefix}unknown problem {name!r}; choose one of {', '.join(PROBLEM_NAMES)}")
 
 
 def _spec(name: str, table: object, source: str) -> OptimizerSpec:
@@ -258,14 +307,13 @@ def _spec(name: str, table: object, source: str) -> OptimizerSpec:
     return OptimizerSpec(name, method, hyper)
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+def _plain(value: object) -> object:
+    """A value as tomli-w writes it: numpy scalars and arrays become Python numbers and lists."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
     if isinstance(value, tuple | list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+        return [_plain(v) for v in value]
+    return value
 
 
 def parse_optimizer_list(text: str) -> tuple[OptimizerSpec, ...]:

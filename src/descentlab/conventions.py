@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from descentlab import reference_updates, validation
+from descentlab.errors import InputError, InputTypeError
 
 CONVENTIONS = ("book", "pytorch", "optax", "keras", "sutskever")
 LIBRARY_NAMES = {"book": "the book", "pytorch": "PyTorch", "optax": "Optax", "keras": "Keras",
@@ -77,7 +78,7 @@ def _num(x: float) -> str:
 def check_convention(name: object) -> str:
     """``name`` if it is one of :data:`CONVENTIONS`, else ValueError listing them."""
     if name not in CONVENTIONS:
-        raise ValueError(f"unknown convention {name!r}; choose one of {', '.join(CONVENTIONS)}")
+        raise InputError(f"unknown convention {name!r}; choose one of {', '.join(CONVENTIONS)}")
     return str(name)
 
 
@@ -156,15 +157,15 @@ def setting(convention: str, lr: float, momentum: float, nesterov: bool = True,
     lr = validation.positive(LR_NAMES[c], lr)
     mu = validation.unit_interval(MOMENTUM_NAMES[c], momentum)
     if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        raise InputTypeError(f"nesterov must be True or False, got {nesterov!r}")
     d = validation.real("dampening", dampening)
     if d != 0 and c != "pytorch":
-        raise ValueError(f"dampening is a PyTorch hyper-parameter; {LIBRARY_NAMES[c]} has none "
+        raise InputError(f"dampening is a PyTorch hyper-parameter; {LIBRARY_NAMES[c]} has none "
                          f"(got dampening={dampening!r})")
     if not 0.0 <= d <= 1.0:
-        raise ValueError(f"dampening must be in [0, 1], got {dampening!r}")
+        raise InputError(f"dampening must be in [0, 1], got {dampening!r}")
     if c == "pytorch" and nesterov and (mu == 0 or d != 0):
-        raise ValueError("PyTorch's Nesterov momentum requires momentum > 0 and dampening = 0, got "
+        raise InputError("PyTorch's Nesterov momentum requires momentum > 0 and dampening = 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
     return Setting(c, lr, mu, nesterov, d)
 
@@ -187,7 +188,7 @@ def _to_book_hyper(s: Setting) -> tuple[float, float]:
     if s.convention == "book":
         return s.lr, s.momentum
     if s.convention == "pytorch" and s.momentum > 0 and s.dampening != 0:
-        raise ValueError(
+        raise InputError(
             f"no exact map from PyTorch with dampening={_num(s.dampening)}: its first step sets the buffer "
             "to the gradient without the factor (1 − dampening), so no constant factor relates its buffer "
             "to the book's momentum (or to any other convention's); use dampening=0")
@@ -261,7 +262,7 @@ def convert(source: str, target: str, *, lr: float, momentum: float, nesterov: b
     src = setting(source, lr, momentum, nesterov, dampening)
     tgt_name = check_convention(target)
     if not isinstance(schedule, bool):
-        raise TypeError(f"schedule must be True or False, got {schedule!r}")
+        raise InputTypeError(f"schedule must be True or False, got {schedule!r}")
     if tgt_name == src.convention:
         tgt = src
         alpha = beta = math.nan
@@ -276,7 +277,7 @@ def convert(source: str, target: str, *, lr: float, momentum: float, nesterov: b
     if schedule:
         reason = _schedule_reason(src, tgt)
         if reason is not None:
-            raise ValueError(f"no exact map from {src.convention} to {tgt.convention} under a "
+            raise InputError(f"no exact map from {src.convention} to {tgt.convention} under a "
                              f"learning-rate schedule: {reason}")
     notes = [s.relation() for s in dict.fromkeys((src, tgt)) if s.convention != "book"]
     if tgt.convention == "pytorch" and nesterov and not tgt.nesterov:

@@ -207,11 +207,11 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
     """
     trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
     if problem.n_params != 2:
-        raise ValueError(f"a contour view needs a 2-parameter problem; "
+        raise InputError(f"a contour view needs a 2-parameter problem; "
                          f"{problem.name!r} has {problem.n_params}")
     for t in trajs:
         if t.params.shape[1] != 2:
-            raise ValueError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
+            raise InputError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
     if bounds is None:
         bounds = view_bounds(problem, [t.params for t in trajs],
                              diverged=[t.diverged_at is not None for t in trajs])

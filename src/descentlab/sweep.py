@@ -49,25 +49,25 @@ def parse_range(text: str) -> np.ndarray:
         try:
             values = np.array([float(v) for v in text.split(",") if v.strip()])
         except ValueError:
-            raise ValueError(f"a range is START:STOP:COUNT[:log] or a list a,b,c; got {text!r}") from None
+            raise InputError(f"a range is START:STOP:COUNT[:log] or a list a,b,c; got {text!r}") from None
         if values.size == 0 or not np.all(np.isfinite(values)):
-            raise ValueError(f"a list of values must hold finite numbers, got {text!r}")
+            raise InputError(f"a list of values must hold finite numbers, got {text!r}")
         return values
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
-        raise ValueError(f"a range is START:STOP:COUNT[:log]; got {text!r}")
+        raise InputError(f"a range is START:STOP:COUNT[:log]; got {text!r}")
     try:
         start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise ValueError(f"a range is START:STOP:COUNT[:log] with an integer COUNT; got {text!r}") \
+        raise InputError(f"a range is START:STOP:COUNT[:log] with an integer COUNT; got {text!r}") \
             from None
     if count < 1:
-        raise ValueError(f"a range needs COUNT >= 1, got {count} in {text!r}")
+        raise InputError(f"a range needs COUNT >= 1, got {count} in {text!r}")
     if not (math.isfinite(start) and math.isfinite(stop)):
-        raise ValueError(f"a range needs finite ends, got {text!r}")
+        raise InputError(f"a range needs finite ends, got {text!r}")
     if len(parts) == 4 and parts[3] == "log":
         if start <= 0 or stop <= 0:
-            raise ValueError(f"a log range needs positive ends, got {text!r}")
+            raise InputError(f"a log range needs positive ends, got {text!r}")
         return np.geomspace(start, stop, count)
     return np.linspace(start, stop, count)
 
@@ -153,7 +153,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     axes = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in grid.items()}
     for k, v in axes.items():
         if v.size == 0:
-            raise ValueError(f"the {k} axis is empty")
+            raise InputError(f"the {k} axis is empty")
     steps = validation.integer("steps", steps, 0)
     seeds = tuple(validation.integer("seed", s, 0) for s in seeds) or (0,)
     chunk = validation.integer("chunk", chunk, 1)
@@ -163,13 +163,13 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     else:
         lengths = {len(v) for v in axes.values()}
         if len(lengths) != 1:
-            raise ValueError(f"with mesh=False every axis must have the same length, got {sorted(lengths)}")
+            raise InputError(f"with mesh=False every axis must have the same length, got {sorted(lengths)}")
         shape = (lengths.pop(),)
         columns = list(axes.values())
     n_configs = int(np.prod(shape)) * len(seeds)
     if n_configs > MAX_CONFIGS:
         gib = n_configs * 3 * 8 / 2**30
-        raise ValueError(f"{n_configs:,} configurations is too many (results alone ≈ {gib:.1f} GiB; "
+        raise InputError(f"{n_configs:,} configurations is too many (results alone ≈ {gib:.1f} GiB; "
                          f"at most {MAX_CONFIGS:,}): use fewer points or seeds")
     hyper: dict = dict(zip(axes, columns, strict=True))
     hyper.update({k: spec.hyper(k).check(v) for k, v in fixed.items()})
@@ -184,12 +184,12 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
     bound = divergence.bound(loss0)
     if engine not in ("auto", "numpy", "numba"):
-        raise ValueError(f"engine must be auto, numpy or numba, got {engine!r}")
+        raise InputError(f"engine must be auto, numpy or numba, got {engine!r}")
     runner = _Engine(problem, method, phi0, steps, tol, floor, bound)
     compiled = engine != "numpy" and runner.quadratic is not None and batch_size is None \
         and compiled_available()
     if engine == "numba" and not compiled:
-        raise ValueError("the numba engine needs numba (pip install 'descentlab[fast]') and a linear method "
+        raise InputError("the numba engine needs numba (pip install 'descentlab[fast]') and a linear method "
                          "on a quadratic problem with all the data")
 
     total = len(columns[0]) if columns else 1
@@ -199,7 +199,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         plan = None
         if batch_size is not None:
             if problem.n_examples is None:
-                raise ValueError(f"problem {problem.name!r} has no data, so batch_size must be None")
+                raise InputError(f"problem {problem.name!r} has no data, so batch_size must be None")
             plan = draw_batches(problem.n_examples, batch_size, steps, seed)
         for lo in range(0, total, chunk):
             part = {k: v[lo:lo + chunk] if isinstance(v, np.ndarray) else v for k, v in hyper.items()}

@@ -31,6 +31,7 @@ from descentlab.runner import run
 from descentlab.sweep import sweep
 from descentlab.trajectory import Trajectory
 
+
 def space(method: str) -> dict[str, tuple[float, float, str]]:
     """The declared search space of a method (from the registry): name → (low, high, log or uniform).
 

@@ -1,7 +1,9 @@
 """Checks of user-supplied values, each raising an error that names the value and what is allowed.
 
 Every public entry point (optimizers, problems, run, CLI, and later the web app) goes through
-these, so a bad value is reported the same way wherever it comes from.
+these, so a bad value is reported the same way wherever it comes from: an
+:class:`~descentlab.errors.InputError` (a ``ValueError``) for a value out of range, an
+:class:`~descentlab.errors.InputTypeError` (a ``TypeError``) for a value of the wrong type.
 """
 
 from __future__ import annotations
@@ -11,18 +13,20 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from descentlab.errors import InputError, InputTypeError
+
 
 def real(name: str, value: object) -> float:
-    """Return ``value`` as a float, or raise TypeError if it is not a real number."""
+    """Return ``value`` as a float, or raise InputTypeError (a TypeError) if it is not a real number."""
     if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+        raise InputTypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     return float(value)
 
 
 def reals(name: str, value: np.ndarray) -> np.ndarray:
     """An array of hyper-parameters (one per configuration of a sweep) as float64."""
     if value.dtype == bool or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
-        raise TypeError(f"{name} must be real numbers, got an array of {value.dtype}")
+        raise InputTypeError(f"{name} must be real numbers, got an array of {value.dtype}")
     return value.astype(np.float64)
 
 
@@ -36,11 +40,11 @@ def positive(name: str, value: object) -> float | np.ndarray:
         v = reals(name, value)
         ok = np.isfinite(v) & (v > 0)
         if not ok.all():
-            raise ValueError(f"{name} must be finite and > 0, got {_first_bad(v, ok)!r}")
+            raise InputError(f"{name} must be finite and > 0, got {_first_bad(v, ok)!r}")
         return v
     v = real(name, value)
     if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+        raise InputError(f"{name} must be finite and > 0, got {value!r}")
     return v
 
 
@@ -50,22 +54,22 @@ def unit_interval(name: str, value: object) -> float | np.ndarray:
         v = reals(name, value)
         ok = (v >= 0.0) & (v < 1.0)
         if not ok.all():
-            raise ValueError(f"{name} must be in [0, 1), got {_first_bad(v, ok)!r}")
+            raise InputError(f"{name} must be in [0, 1), got {_first_bad(v, ok)!r}")
         return v
     v = real(name, value)
     if not (0.0 <= v < 1.0):
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise InputError(f"{name} must be in [0, 1), got {value!r}")
     return v
 
 
 def integer(name: str, value: object, low: int, high: int | None = None) -> int:
     """An integer in [low, high] (high=None: no upper bound)."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        raise InputTypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     v = int(value)
     if v < low or (high is not None and v > high):
         allowed = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ValueError(f"{name} must be an integer {allowed}, got {v}")
+        raise InputError(f"{name} must be an integer {allowed}, got {v}")
     return v
 
 
@@ -74,9 +78,9 @@ def point(name: str, value: object, n_params: int) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of {n_params} numbers, got {value!r}") from None
+        raise InputTypeError(f"{name} must be a sequence of {n_params} numbers, got {value!r}") from None
     if arr.shape != (n_params,):
-        raise ValueError(f"{name} must have {n_params} numbers (one per parameter), got {value!r}")
+        raise InputError(f"{name} must have {n_params} numbers (one per parameter), got {value!r}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InputError(f"{name} must be finite, got {value!r}")
     return arr

@@ -127,7 +127,7 @@ def title(problem: Problem, trajectories: Sequence[Trajectory]) -> str:
 def _format(path: str | FilePath) -> str:
     fmt = FilePath(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the animation format of {str(path)!r}: "
+        raise InputError(f"cannot tell the animation format of {str(path)!r}: "
                          f"use a .gif or .mp4 suffix")
     return fmt
 

@@ -8,6 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from descentlab import scene as scene_mod
+from descentlab.errors import InputError
 from descentlab.plot import panels, style
 from descentlab.problems.base import Problem
 from descentlab.trajectory import Trajectory
@@ -102,7 +103,7 @@ def lookahead(problem: Problem, trajectory: Trajectory, step: int | None = None,
     where the other rule would have gone. ``step=None`` picks the step where they part most.
     """
     if problem.n_params != 2:
-        raise ValueError(f"the look-ahead view needs a 2-parameter problem; {problem.name!r} has "
+        raise InputError(f"the look-ahead view needs a 2-parameter problem; {problem.name!r} has "
                          f"{problem.n_params}")
     g = scene_mod.lookahead_step(problem, trajectory,
                                  telling_step(problem, trajectory) if step is None else step)

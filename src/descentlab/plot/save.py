@@ -6,6 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from descentlab.errors import InputError
 from descentlab.files import write_atomic
 
 FORMATS = ("png", "svg", "pdf")
@@ -15,5 +16,5 @@ def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     """Save ``fig`` to ``path`` in the format its suffix names (png, svg, pdf), atomically."""
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the format of {str(path)!r}: use a .png, .svg or .pdf suffix")
+        raise InputError(f"cannot tell the format of {str(path)!r}: use a .png, .svg or .pdf suffix")
     return write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))

@@ -14,8 +14,6 @@ sets live in :mod:`descentlab.datasets` and the problems by name (:func:`~descen
 
 from __future__ import annotations
 
-from typing import Any
-
 from descentlab.problems import expression
 from descentlab.problems.base import Problem, Suggested
 from descentlab.problems.custom import GRADIENT_METHODS
@@ -45,15 +43,6 @@ __all__ = [
     "quadratic", "rosenbrock", "slice_problem", "suggest",
 ]
 
-_MOVED_TO_CATALOGUE = ("NAMES", "by_name")
 
 
-def __getattr__(name: str) -> Any:
-    """Transitional aliases: ``problems.NAMES`` and ``problems.by_name`` moved to
-    :mod:`descentlab.catalogue` (which builds the data problems with the built-in data, so it sits
-    above this package). Import them from there; these aliases go once no caller uses them."""
-    if name in _MOVED_TO_CATALOGUE:
-        from descentlab import catalogue  # the one upward import: see [tool.importlinter] in pyproject.toml
 
-        return getattr(catalogue, name)
-    raise AttributeError(f"module 'descentlab.problems' has no attribute {name!r}")

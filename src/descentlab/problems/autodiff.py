@@ -51,6 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab.errors import InputError, InputTypeError
+
 _EPS = np.finfo(np.float64).eps
 _FD_STEP = float(np.cbrt(_EPS))        # ≈ 6.1e-6: central differences of a float64 function
 
@@ -70,7 +72,7 @@ class Calls:
 def _scalar(value) -> float:
     arr = np.asarray(value, dtype=np.float64)
     if arr.size != 1:
-        raise TypeError(f"the function must return one number, got an array of shape {arr.shape}")
+        raise InputTypeError(f"the function must return one number, got an array of shape {arr.shape}")
     return float(arr.reshape(()))
 
 
@@ -117,6 +119,8 @@ def _numpy_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
             if model:
                 return np.broadcast_to(np.asarray(f(row.copy(), xs.copy()), dtype=np.float64), xs.shape)
             return _scalar(f(row.copy()))
+        except InputError:  # the function's own mistake (not one number): say so
+            raise
         except (ArithmeticError, ValueError):   # math.log(-1), math.exp(1000)…: a point outside
             return np.full(xs.shape, math.nan) if model else math.nan
 
@@ -130,7 +134,7 @@ def _numpy_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
         with np.errstate(all="ignore"):
             reference = loop(probes, x)
     except Exception as err:
-        raise TypeError(f"calling {_describe_call(f, model)} on one point p (a float64 array of "
+        raise InputTypeError(f"calling {_describe_call(f, model)} on one point p (a float64 array of "
                         f"{probes.shape[1]} numbers) failed: {type(err).__name__}: {err}") from err
 
     if model:
@@ -159,7 +163,7 @@ def _numpy_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
             calling = way
             break
     if calling == "loop" and vectorized not in (False, "loop", True, "auto"):
-        raise ValueError(f"vectorized={vectorized!r} does not give the point-by-point values")
+        raise InputError(f"vectorized={vectorized!r} does not give the point-by-point values")
     return Calls("finite differences", calling, batched, lambda pts, xs: _fd(batched, pts, xs))
 
 
@@ -176,7 +180,7 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
     def value(t, xt):
         out = f(t, xt) if model else f(t)
         if not isinstance(out, torch.Tensor):
-            raise TypeError(f"the function returned {type(out).__name__}, not a torch tensor")
+            raise InputTypeError(f"the function returned {type(out).__name__}, not a torch tensor")
         out = out.to(torch.float64)
         return out.broadcast_to(xt.shape) if model else out.reshape(())
 
@@ -263,7 +267,7 @@ def _jax_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectorized
     def value(t, xj):
         out = f(t, xj) if model else f(t)
         if not isinstance(out, jax.Array):
-            raise TypeError(f"the function returned {type(out).__name__}, not a jax.Array")
+            raise InputTypeError(f"the function returned {type(out).__name__}, not a jax.Array")
         out = out.astype(jnp.float64)
         return jnp.broadcast_to(out, xj.shape) if model else out.reshape(())
 
@@ -327,11 +331,11 @@ def choose_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, gradient
                 found = build(f, probes, x, vectorized)
             except ImportError:
                 if gradient == method:
-                    raise ValueError(f"gradient={method!r} needs {method} installed") from None
+                    raise InputError(f"gradient={method!r} needs {method} installed") from None
                 continue
             if found is None:
                 if gradient == method:
-                    raise ValueError(f"gradient={method!r}: the function does not return a {method} "
+                    raise InputError(f"gradient={method!r}: the function does not return a {method} "
                                      f"value when called on {method} arrays")
                 continue
             if gradient != "finite differences":
@@ -340,7 +344,7 @@ def choose_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, gradient
                 if gradient == method:
                     why = ("cannot differentiate the function" if found.derivative is None else
                            "gives a derivative that disagrees with finite differences")
-                    raise ValueError(f"gradient={method!r}: {method} {why} (does the function leave "
+                    raise InputError(f"gradient={method!r}: {method} {why} (does the function leave "
                                      f"{method}, e.g. through numpy or .item()?)")
             fallback = fallback or found
         # JAX code also runs on numpy arrays, but then in float32: keep evaluating it in JAX

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from descentlab.errors import InputError
+
 _SUGGESTED = ("lr", "gd_lr", "adam_lr", "beta")
 
 
@@ -82,7 +84,7 @@ class Problem:
     def _points(self, points: np.ndarray) -> np.ndarray:
         p = np.asarray(points, dtype=np.float64)
         if p.shape[-1:] != (self.n_params,):
-            raise ValueError(
+            raise InputError(
                 f"points must have a last axis of {self.n_params} ({', '.join(self.param_names)}), "
                 f"got shape {p.shape}")
         return p
@@ -98,10 +100,10 @@ def check_batch(batch: np.ndarray | None, n_examples: int | None, name: str) -> 
     if batch is None:
         return None
     if n_examples is None:
-        raise ValueError(f"problem {name!r} has no data, so it takes no minibatch (batch=None)")
+        raise InputError(f"problem {name!r} has no data, so it takes no minibatch (batch=None)")
     idx = np.asarray(batch)
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"a batch must be a non-empty 1-D array of example indices, got {batch!r}")
+        raise InputError(f"a batch must be a non-empty 1-D array of example indices, got {batch!r}")
     if idx.min() < 0 or idx.max() >= n_examples:
-        raise ValueError(f"batch indices must be in 0..{n_examples - 1}, got {idx.min()}..{idx.max()}")
+        raise InputError(f"batch indices must be in 0..{n_examples - 1}, got {idx.min()}..{idx.max()}")
     return idx

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from descentlab.errors import InputError
 from descentlab.problems.data_fit import DataFit
 from descentlab.problems.expression import ExpressionError
 
@@ -94,7 +95,7 @@ def minima_array(minima, p: int) -> np.ndarray:
         return np.empty((0, p))
     m = np.asarray(minima, dtype=np.float64)
     if m.size % p or not np.all(np.isfinite(m)):
-        raise ValueError(f"minima must be finite points of {p} numbers each, got {minima!r}")
+        raise InputError(f"minima must be finite points of {p} numbers each, got {minima!r}")
     return m.reshape(-1, p)
 
 

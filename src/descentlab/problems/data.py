@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from descentlab.errors import InputError
+from descentlab.errors import InputError, InputTypeError
 
 
 class DataError(InputError):
@@ -41,17 +41,17 @@ def check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
     try:
         xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError("x and y must be sequences of numbers") from None
+        raise InputTypeError("x and y must be sequences of numbers") from None
     if xa.ndim != 1 or ya.ndim != 1:
-        raise ValueError(f"x and y must be 1-D, got shapes {xa.shape} and {ya.shape}")
+        raise InputError(f"x and y must be 1-D, got shapes {xa.shape} and {ya.shape}")
     if len(xa) != len(ya):
-        raise ValueError(f"x and y must have the same length, got {len(xa)} and {len(ya)}")
+        raise InputError(f"x and y must have the same length, got {len(xa)} and {len(ya)}")
     if len(xa) < 2:
-        raise ValueError(f"at least 2 examples are needed, got {len(xa)}")
+        raise InputError(f"at least 2 examples are needed, got {len(xa)}")
     for name, arr in (("x", xa), ("y", ya)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            raise ValueError(f"{name}[{bad[0]}] is {arr[bad[0]]}; all values must be finite")
+            raise InputError(f"{name}[{bad[0]}] is {arr[bad[0]]}; all values must be finite")
     return xa, ya
 
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from descentlab.errors import InputError
+from descentlab.errors import InputError, InputTypeError
 
 MAX_LENGTH = 2000
 """The longest expression accepted, in characters."""
@@ -287,7 +287,7 @@ _WHITESPACE = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c"})
 
 def _clean(text: object) -> str:
     if not isinstance(text, str):
-        raise TypeError(f"an expression must be a string, got {type(text).__name__}")
+        raise InputTypeError(f"an expression must be a string, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH} "
                               "are allowed")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab.errors import InputTypeError
 from descentlab.problems.base import Problem, check_batch
 from descentlab.problems.custom import ChunkedFit, Described, minima_array, split_names
 from descentlab.problems.data import check_xy
@@ -159,7 +160,7 @@ def from_expression(expression: str, *, data=None, params: Sequence[str] | str |
         try:
             xs, ys = data
         except (TypeError, ValueError):
-            raise TypeError("data must be a pair (x, y) of sequences or an XYData") from None
+            raise InputTypeError("data must be a pair (x, y) of sequences or an XYData") from None
     xs, ys = check_xy(xs, ys)
     variable = "x"
     reserved = {"y": "y is the data's target; the model predicts it from x"}

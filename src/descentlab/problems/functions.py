@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError, InputTypeError
 from descentlab.problems.autodiff import choose_calls, probe_points
 from descentlab.problems.base import Problem, check_batch
 from descentlab.problems.custom import ChunkedFit, Described, minima_array, split_names
@@ -102,7 +103,7 @@ _VECTORIZED = ("auto", True, False, "loop", "first axis", "last axis")
 
 def _vectorized_choice(vectorized) -> object:
     if not any(vectorized is v or (isinstance(v, str) and vectorized == v) for v in _VECTORIZED):
-        raise ValueError(f"vectorized must be one of {', '.join(map(repr, _VECTORIZED))}, got {vectorized!r}")
+        raise InputError(f"vectorized must be one of {', '.join(map(repr, _VECTORIZED))}, got {vectorized!r}")
     return vectorized
 
 
@@ -110,7 +111,7 @@ def _gradient_choice(gradient: str) -> str:
     choices = ("auto", "jax", "torch", "finite differences")
     g = {"fd": "finite differences", "finite-differences": "finite differences"}.get(gradient, gradient)
     if g not in choices:
-        raise ValueError(f"gradient must be one of {', '.join(map(repr, choices))}, got {gradient!r}")
+        raise InputError(f"gradient must be one of {', '.join(map(repr, choices))}, got {gradient!r}")
     return g
 
 
@@ -124,13 +125,13 @@ def _names(n_params, params, start, kind: str) -> tuple[str, ...]:
     elif start is not None:
         n = np.atleast_1d(np.asarray(start, dtype=np.float64)).size
     if n is None:
-        raise TypeError(f"give n_params (the number of parameters of the {kind}), params or start")
+        raise InputTypeError(f"give n_params (the number of parameters of the {kind}), params or start")
     if names is None:
         names = ("x", "y", "z")[:n] if kind == "loss" and n <= 3 else tuple(f"p{i}" for i in range(n))
     if len(names) != n:
-        raise ValueError(f"params gives {len(names)} names but n_params is {n}")
+        raise InputError(f"params gives {len(names)} names but n_params is {n}")
     if len(set(names)) != n or not all(isinstance(s, str) and s for s in names):
-        raise ValueError(f"params must be {n} distinct non-empty names, got {names!r}")
+        raise InputError(f"params must be {n} distinct non-empty names, got {names!r}")
     return names
 
 
@@ -162,7 +163,7 @@ def from_function(function: Callable, n_params: int | None = None, *,
             where the loss is not finite.
     """
     if not callable(function):
-        raise TypeError(f"function must be callable, got {type(function).__name__}")
+        raise InputTypeError(f"function must be callable, got {type(function).__name__}")
     names = _names(n_params, params, start, "loss")
     p = len(names)
     base = candidates(p)[0] if start is None else validation.point("start", start, p)
@@ -192,7 +193,7 @@ def from_model(function: Callable, x, y, n_params: int | None = None, *,
     Jacobian ∂f/∂φ (``jax.jacfwd``, ``torch.func.jacfwd`` or central differences).
     """
     if not callable(function):
-        raise TypeError(f"function must be callable, got {type(function).__name__}")
+        raise InputTypeError(f"function must be callable, got {type(function).__name__}")
     xs, ys = check_xy(x, y)
     names = _names(n_params, params, start, "model")
     p = len(names)

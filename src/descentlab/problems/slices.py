@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems.base import Problem, Suggested
 from descentlab.problems.data_fit import DataFit
 
@@ -76,9 +77,9 @@ def parameter_indices(problem_names: Sequence[str], keep: Sequence[str | int] | 
         elif isinstance(k, int | np.integer) and not isinstance(k, bool) and 0 <= k < len(problem_names):
             out.append(int(k))
         else:
-            raise ValueError(f"{k!r} is not a parameter; the parameters are {', '.join(problem_names)}")
+            raise InputError(f"{k!r} is not a parameter; the parameters are {', '.join(problem_names)}")
     if not out or len(set(out)) != len(out):
-        raise ValueError(f"give distinct parameters to keep, got {keep!r}")
+        raise InputError(f"give distinct parameters to keep, got {keep!r}")
     return tuple(out)
 
 

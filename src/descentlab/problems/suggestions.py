@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems.base import Problem, Suggested
 
 DEFAULT_STEPS = 100
@@ -58,7 +59,7 @@ def default_start(problem: Problem) -> np.ndarray:
     for ok in (finite & moving, np.isfinite(losses)):
         if ok.any():
             return cands[int(np.argmax(ok))]
-    raise ValueError(f"the loss of {problem.name!r} is not finite at any default start; give start=…")
+    raise InputError(f"the loss of {problem.name!r} is not finite at any default start; give start=…")
 
 
 def hessian(problem: Problem, point: Sequence[float]) -> np.ndarray:
@@ -93,7 +94,7 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
         loss = float(problem.loss(phi))
         g = np.asarray(problem.grad(phi), dtype=np.float64)
     if not np.isfinite(loss):
-        raise ValueError(f"the loss of {problem.name!r} at the start {phi.tolist()} is {loss}; "
+        raise InputError(f"the loss of {problem.name!r} at the start {phi.tolist()} is {loss}; "
                          "choose a start where it is finite")
     size = max(1.0, float(np.max(np.abs(phi))))
     grad_size = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else 0.0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab import validation
+from descentlab.errors import InputError
 from descentlab.problems.base import Problem, Suggested, check_batch
 
 Pair = tuple[np.ndarray, np.ndarray]
@@ -66,10 +67,10 @@ def quadratic(kappa: float = 10.0, angle: float = 30.0, mu: float = 1.0, dim: in
     """
     k = validation.real("kappa (κ)", kappa)
     if not (np.isfinite(k) and k >= 1):
-        raise ValueError(f"kappa (κ) must be finite and >= 1, got {kappa!r}")
+        raise InputError(f"kappa (κ) must be finite and >= 1, got {kappa!r}")
     a = validation.real("angle", angle)
     if not np.isfinite(a):
-        raise ValueError(f"angle must be a finite number of degrees, got {angle!r}")
+        raise InputError(f"angle must be a finite number of degrees, got {angle!r}")
     theta = np.deg2rad(a)
     m = validation.positive("mu (μ)", mu)
     n = validation.integer("dim", dim, 2)
