@@ -11,8 +11,8 @@ import pytest
 
 import descentlab as dl
 from descentlab import catalogue, datasets, optimizers, problems
-from descentlab.files import write_atomic
 from descentlab.divergence import FACTOR as DIVERGENCE_FACTOR
+from descentlab.files import write_atomic
 
 
 @pytest.fixture(scope="module")
