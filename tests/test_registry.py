@@ -125,7 +125,8 @@ def test_registry_lists_builtins_in_order_with_declared_capabilities():
 def test_labels_use_the_declared_symbols():
     assert optimizers.describe("rmsprop", {"lr": 0.01, "gamma": 0.9, "eps": 1e-8}) == \
         "rmsprop (α=0.01, γ=0.9, ε=1e-08)"
-    assert optimizers.linesearch(mode="exact").label == "linesearch (exact, d=0.1, τ=1e-05, n=15)"
+    assert optimizers.linesearch(mode="exact").label == "linesearch (exact)"  # bracket settings do not apply
+    assert optimizers.linesearch().label == "linesearch (bracket, d=0.1, τ=1e-05, n=15)"
 
 
 # ---- run records what the state declares -------------------------------------------------

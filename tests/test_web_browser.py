@@ -134,14 +134,14 @@ def test_the_explorer_in_a_browser(page, tmp_path):
     page.locator("#optimizers label", has_text="linesearch").click()
     page.wait_for_selector("#hyper-linesearch-mode-row", state="visible")
     wait_text(page, "#summary", "linesearch (bracket, d=0.1, τ=1e-05, n=15)")
-    page.locator("#hyper-linesearch-mode-row .dash-dropdown").click()
-    page.get_by_role("option", name="exact").click()
-    wait_text(page, "#hyper-linesearch-mode-row .value", "mode = exact")
-    wait_text(page, "#summary", "linesearch (exact, d=0.1, τ=1e-05, n=15)")
     page.locator("#hyper-linesearch-max_iter-row input").fill("0")  # below its range: a message
     wait_text(page, "#message", "linesearch: max_iter (n) needs a value: a whole number from 1 to 10000")
     page.locator("#hyper-linesearch-max_iter-row input").fill("9")
-    wait_text(page, "#summary", "linesearch (exact, d=0.1, τ=1e-05, n=9)")
+    wait_text(page, "#summary", "linesearch (bracket, d=0.1, τ=1e-05, n=9)")
+    page.locator("#hyper-linesearch-mode-row .dash-dropdown").click()
+    page.get_by_role("option", name="exact").click()
+    wait_text(page, "#hyper-linesearch-mode-row .value", "mode = exact")
+    wait_text(page, "#summary", "linesearch (exact)")  # the bracket's settings do not apply to it
     shot = tmp_path / "explorer-controls.png"
     page.screenshot(path=str(shot))
     print(f"\nscreenshot: {shot}")

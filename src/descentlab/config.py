@@ -152,7 +152,8 @@ class Config:
                 if key not in method.hyper_names:
                     raise ConfigError(f"{spec.name} ({spec.method}) has no hyper-parameter {key!r}; "
                                       f"it takes {', '.join(method.hyper_names)}")
-            specs.append(OptimizerSpec(spec.name, spec.method, hyper | spec.hyperparams))
+            merged = hyper | spec.hyperparams
+            specs.append(OptimizerSpec(spec.name, spec.method, {k: merged[k] for k in method.hyper_names}))
         start = problem.suggested.start if self.start is None else self.start
         batch = self.batch_size
         if batch is None and problem.n_examples is not None and any(optim.get(s.method).stochastic

@@ -307,8 +307,8 @@ class _Engine:
         """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""
         lam, vectors, centre = self.quadratic
         e = (state.params[rows] - centre) @ vectors
-        has_m = getattr(state, "momentum", None) is not None
-        m = state.momentum[rows] @ vectors if has_m else np.zeros_like(e)
+        buffer = self.spec.linear.momentum
+        m = getattr(state, buffer)[rows] @ vectors if buffer else np.zeros_like(e)
         matrices = self._matrices(hyper, idx[rows])
         out = np.zeros(len(e))
         for k in range(len(lam)):

@@ -198,8 +198,9 @@ def observed_rate(problem, trajectory) -> float:
     hessian = _hessian(problem)
     lam, vectors = np.linalg.eigh(hessian)
     e = (trajectory.params - problem.minima[0]) @ vectors
-    has_m = trajectory.momentum is not None
-    m = trajectory.momentum @ vectors if has_m else None
+    buffer = _linear(trajectory.optimizer).momentum
+    has_m = buffer is not None and buffer in trajectory.buffers
+    m = trajectory.buffers[buffer] @ vectors if has_m else None
     total = np.linalg.norm(np.column_stack([e, m]) if has_m else e, axis=1)[:-1]
     radii = []
     for k in range(len(lam)):

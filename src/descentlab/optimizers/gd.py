@@ -45,7 +45,8 @@ def stability_limit(hyper, L: float) -> np.ndarray:
     return np.asarray(2.0 / L)
 
 
-LINEAR = Linear(matrix, stability_limit, tunings={"α = 2/(L+μ)": lambda mu, L: {"lr": 2.0 / (L + mu)}})
+LINEAR = Linear(matrix, stability_limit, tunings={"α = 2/(L+μ)": lambda mu, L: {"lr": 2.0 / (L + mu)}},
+                momentum=None)
 
 
 @register("gd", learning_rate("gd"), full_batch=True, linear=LINEAR, featured=True,

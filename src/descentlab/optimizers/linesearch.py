@@ -25,6 +25,7 @@ Line search always uses all the data (it is gradient descent's step length that 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -89,13 +90,14 @@ def exact(hessian: np.ndarray, grad: np.ndarray) -> np.ndarray:
 @register("linesearch",
           Hyper("mode", "mode", default="bracket", kind="choice", choices=("bracket", "exact"),
                 help="bracket (the book notebook's search) or exact (gᵀg/gᵀHg, constant Hessians only)"),
-          positive("max_dist", "d", 0.1, search=(1e-3, 10.0), help="largest step s of the bracket, along −g "
-                   "(default 0.1, the notebook's)"),
-          positive("thresh", "τ", 1e-5,
-                   help="stop the bracket when |b − c| ≤ τ (default 1e-5, the notebook's thresh)"),
-          Hyper("max_iter", "n", default=15, kind="int", low=1, high=10_000,
-                help="at most this many rounds of the bracket (default 15)"),
-          full_batch=True, needs_loss=True, color="#ff7f0e", marker="p")
+          *(dataclasses.replace(h, applies_when=("mode", "bracket")) for h in (
+              positive("max_dist", "d", 0.1, search=(1e-3, 10.0), help="largest step s of the bracket, "
+                       "along −g (default 0.1, the notebook's)"),
+              positive("thresh", "τ", 1e-5,
+                       help="stop the bracket when |b − c| ≤ τ (default 1e-5, the notebook's thresh)"),
+              Hyper("max_iter", "n", default=15, kind="int", low=1, high=10_000,
+                    help="at most this many rounds of the bracket (default 15)"))),
+          full_batch=True, needs_loss=True, color="#17becf", marker="p")
 def linesearch(mode="bracket", max_dist=0.1, thresh=1e-5, max_iter=15):
     r"""Gradient descent with line search (book §6.1): the step length that minimises L along −∇L.
 

@@ -67,6 +67,9 @@ class Hyper:
             or None when the value is not searched.
         tuned: whether ``tune`` samples it from ``search`` (False: it stays at its default there,
             like Adam's γ, while sweeps and sliders still span ``search``).
+        applies_when: ``(other, value)`` when it matters only while the hyper-parameter ``other``
+            has that value (a line search's bracket settings in mode ``bracket``); labels then
+            leave it out otherwise.
         scale: ``"log"`` or ``"linear"`` spacing of the search range.
         help: one line for the CLI help and the explorer.
     """
@@ -85,6 +88,7 @@ class Hyper:
     scale: str = "linear"
     help: str = ""
     tuned: bool = True
+    applies_when: tuple[str, Any] | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -271,12 +275,14 @@ class Linear:
     ``matrix(hyper, lam)`` returns M with shape ``(..., 2, 2)``, broadcast over the arrays in
     ``hyper`` (α, β …) and ``lam``; a method without momentum uses only M[0, 0] (m stays 0).
     ``stability_limit(hyper, L)`` is the largest stable α for the other hyper-parameters (optional);
-    ``tunings`` names closed-form tunings on eigenvalues in [μ, L]: label → ``f(μ, L) -> hyper``.
+    ``tunings`` names closed-form tunings on eigenvalues in [μ, L]: label → ``f(μ, L) -> hyper``;
+    ``momentum`` names the state's buffer that is m in the map (None: the method keeps none).
     """
 
     matrix: Callable[[Mapping[str, Any], Any], np.ndarray]
     stability_limit: Callable[[Mapping[str, Any], float], np.ndarray] | None = None
     tunings: Mapping[str, Callable[[float, float], dict[str, float]]] = field(default_factory=dict)
+    momentum: str | None = "momentum"
 
 
 @dataclass(frozen=True, eq=False)
@@ -462,9 +468,14 @@ def describe(name: str, hyperparams: Mapping[str, Any]) -> str:
         return v if isinstance(v, str) else f"{v:g}"
 
     known = methods().get(name)
-    sym = {h.name: h.symbol for h in known.hypers} if known else {}
-    parts = ", ".join(v if isinstance(v, str) else f"{sym.get(k) or symbol(k)}={show(v)}"
-                      for k, v in hyperparams.items())
+    specs = {h.name: h for h in known.hypers} if known else {}
+
+    def shown(k: str) -> bool:
+        when = specs[k].applies_when if k in specs else None
+        return when is None or hyperparams.get(when[0]) == when[1]
+
+    parts = ", ".join(v if isinstance(v, str) else f"{specs[k].symbol if k in specs else symbol(k)}={show(v)}"
+                      for k, v in hyperparams.items() if shown(k))
     return f"{name} ({parts})"
 
 
