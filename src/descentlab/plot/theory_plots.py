@@ -145,17 +145,25 @@ def _theory_overlay(ax, result, problem) -> None:
 
 
 def _line(ax, result, median, diverged) -> None:
+    """One axis: steps to tolerance per value; cells that diverged or never reached it are marked
+    at the budget (grey, as in the two-axis map), so no value of the axis goes missing."""
     (name, xs), = result.axes.items()
-    ax.plot(xs, np.where(np.isfinite(median), median, np.nan), color="#1f77b4", lw=1.8)
-    if diverged.any():
-        ax.axvspan(xs[diverged].min(), xs[diverged].max(), color=DIVERGED, alpha=0.6, label="diverged")
+    ax.plot(xs, np.where(np.isfinite(median), median, np.nan), color="#1f77b4", lw=1.8, marker=".",
+            label="steps to tolerance")
+    never = ~diverged & ~np.isfinite(median)
+    for mask, color, label in ((diverged, DIVERGED, "diverged"),
+                               (never, NEVER, f"not within {result.steps} steps")):
+        if mask.any():
+            ax.plot(xs[mask], np.full(int(mask.sum()), result.steps), ls="none", marker="s", ms=6,
+                    color=color, mec="black", mew=0.5, label=label)
+    ax.axhline(result.steps, color="black", lw=0.8, ls=":")
     if np.all(xs > 0) and xs.max() / xs.min() > 20:
         ax.set_xscale("log")
     ax.set_xlabel(f"{_symbol(name)} ({name})")
     ax.set_ylabel("steps to tolerance")
+    ax.set_ylim(0, result.steps * 1.05)
     ax.grid(alpha=0.3)
-    if diverged.any():
-        ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best", framealpha=0.92)
 
 
 def _symbol(name: str) -> str:
