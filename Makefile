@@ -23,6 +23,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.demo
 	mkdir -p out
 	$(BIN)/descentlab figure -o out/figure-6-1.png
+	$(BIN)/descentlab figure --optimizer linesearch --steps 4 -o out/figure-6-1-linesearch.png
 	$(BIN)/descentlab figure --optimizer momentum -o out/figure-6-1-momentum.png
 	$(BIN)/descentlab figure --problem gabor -o out/figure-gabor.png
 	$(BIN)/descentlab figure --problem rosenbrock -o out/figure-rosenbrock.png

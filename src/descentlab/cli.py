@@ -289,7 +289,8 @@ def _levels(levels: str) -> bool | None:
 def _diverged_note(trajs) -> None:
     for traj in trajs:
         if traj.diverged_at is not None:
-            typer.echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at} (try a smaller --lr); "
+            hint = " (try a smaller --lr)" if "lr" in traj.hyperparams else ""
+            typer.echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at}{hint}; "
                        f"showing the {traj.steps} finite steps before it", err=True)
 
 
