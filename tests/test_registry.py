@@ -102,6 +102,10 @@ def test_register_checks_the_factory_against_its_specs(scratch_registry):
             return None
     with pytest.raises(ValueError, match="an optimizer name"):
         register("bad name!", rate)
+    with pytest.raises(ValueError, match="'nesterov' is already registered"):  # no silent takeover
+        @register("nesterov", rate)
+        def impostor(rate=0.1):
+            return None
     with pytest.raises(TypeError, match=r"must return a descentlab\.optimizers\.Rule"):
         @register("returns-none", rate)
         def g(rate=0.1):

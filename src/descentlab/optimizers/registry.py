@@ -391,6 +391,11 @@ def register(name: str, *hypers: Hyper, full_batch: bool = False, stochastic: bo
             if default != expected:
                 raise ValueError(f"{name}: {h.name} defaults to {default!r} in the factory but "
                                  f"{h.default!r} in its Hyper")
+        previous = _METHODS.get(name)
+        where = f"{factory.__module__}.{factory.__qualname__}"
+        if previous is not None and f"{previous.factory.__module__}.{previous.factory.__qualname__}" != where:
+            raise ValueError(f"an optimizer named {name!r} is already registered (by "
+                             f"{previous.factory.__module__}); choose another name")
         doc = inspect.getdoc(factory) or ""
         method = Method(name, factory, tuple(hypers), full_batch=full_batch, stochastic=stochastic,
                         lookahead=lookahead, needs_loss=needs_loss, linear=linear, featured=featured,
