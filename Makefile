@@ -1,6 +1,9 @@
 # Two commands set everything up on a fresh machine with Python 3.11+:
 #   make demo   -> .venv/, install, render the main figures into out/
-#   make test   -> .venv/ with the test extras, run ruff, the import layers and the whole suite
+#   make test   -> .venv/ with the test extras, Debian's chromium when it can be installed (root or
+#                  passwordless sudo), then ruff, the import layers and the whole suite. Without
+#                  ../shared/reference or a browser the tests that need them skip, and say so at the end
+#                  (under CI=true a missing browser fails instead).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -34,6 +37,7 @@ demo: $(VENV)/.demo
 	@echo "figures written to out/"
 
 test: $(VENV)/.test
+	@tools/ensure_chromium.sh
 	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/lint-imports   # the layers in pyproject.toml [tool.importlinter]
 	$(BIN)/python -m pytest -q

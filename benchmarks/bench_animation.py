@@ -52,7 +52,8 @@ def truncated(scene: Scene, t: int) -> Scene:
     p = scene.paths[0]
     cut = dataclasses.replace(p, points=p.points[:t + 1], losses=p.losses[:t + 1],
                               lookahead=p.lookahead[:t], numbered=p.numbered[p.numbered <= t],
-                              model_lines=p.model_lines[:t + 1])
+                              model_lines=p.model_lines[:t + 1],
+                              drawn_losses=None if p.drawn_losses is None else p.drawn_losses[:t + 1])
     return dataclasses.replace(scene, paths=(cut,))
 
 

@@ -4,8 +4,9 @@
     python benchmarks/bench_sweep.py --grid 256 --steps 1000
 
 The same sweep in three ways, in one run: book Nesterov on the built-in line-fit data over a
-grid of α (log 1e-4…1e-1) × β (0…0.99), recording per configuration the final loss, the first
-step with L − L_min ≤ tol and where it diverged.
+grid of α (log 1e-4…1e-1) × β (0…0.99), recording per configuration the final loss, the step
+from which L − L_min stays ≤ tol to the end (−1 if it ends above it or diverged) and where it
+diverged.
 
 (a) descentlab.sweep.sweep (the numba kernel when installed; its numpy path is timed too);
 (b) the usual way: one ``torch.optim.SGD(lr=α(1−β), momentum=β, nesterov=True)`` per configuration
@@ -62,9 +63,11 @@ def torch_loop(problem, configs, steps, tol, bound):
                 phi = theta + alpha * beta * (1 - beta) * buf
                 loss_value = float(((phi[0] + phi[1] * x - y) ** 2).sum())
             if not loss_value <= bound:
-                gone = t + 1
+                gone, first = t + 1, -1
                 break
-            if first < 0 and loss_value - floor <= tol:
+            if loss_value - floor > tol:  # above again: not converged yet
+                first = -1
+            elif first < 0:
                 first = t + 1
         finals.append(np.nan if gone >= 0 else loss_value)
         reached.append(first)
@@ -96,7 +99,8 @@ def jax_sweep(problem, lrs, betas, steps, tol, bound):
             value = loss(phi)
             bad = ~(value <= bound) & (gone < 0)
             gone = jnp.where(bad, t + 1, gone)
-            first = jnp.where((first < 0) & (gone < 0) & (value - floor <= tol), t + 1, first)
+            below = value - floor <= tol  # the step from which the gap stays below (−1 while above)
+            first = jnp.where(gone >= 0, -1, jnp.where(below, jnp.where(first < 0, t + 1, first), -1))
             return (phi, m, first, gone), None
 
         phi0 = jnp.asarray(problem.suggested.start)

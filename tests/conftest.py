@@ -1,4 +1,16 @@
-"""Shared fixtures: the installed ``descentlab`` script, run in a subprocess."""
+"""Shared fixtures: the installed ``descentlab`` script, run in a subprocess; what this machine lacks.
+
+Two things come from outside the repository and may be missing on a fresh machine:
+
+* ``../shared/reference/`` (beside the checkout; ``DESCENTLAB_REFERENCE`` points elsewhere): the
+  book's published data, whose licence (CC BY-NC-ND) forbids copying it into this repository.
+  Tests that read it skip, naming the path, when it is absent.
+* Debian's Chromium (``/usr/bin/chromium``; ``DESCENTLAB_CHROMIUM`` points elsewhere), for the
+  browser tests. ``make test`` installs it when it can (root or passwordless sudo, apt-get);
+  otherwise those tests skip, except under ``CI=true``, where a missing browser is a failure.
+
+Every such skip is marked ``[this machine]`` and listed again, loudly, at the end of the run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,17 @@ from pathlib import Path
 import pytest
 
 DESCENTLAB = Path(sys.executable).with_name("descentlab")
+REFERENCE = Path(os.environ.get("DESCENTLAB_REFERENCE")
+                 or Path(__file__).resolve().parents[2] / "shared" / "reference")
+CHROMIUM = Path(os.environ.get("DESCENTLAB_CHROMIUM") or "/usr/bin/chromium")
+MARK = "[this machine]"
+"""Starts the reason of every skip that is about what this machine lacks, not about descentlab."""
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (``CI=true``, as CI services set it), where nothing may be skipped
+    for lack of a browser."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -21,3 +44,49 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def reference():
+    """``reference(name)``: the path of a file of ``../shared/reference/``; skips the test, naming
+    the path, when it is not there (a fresh clone without the team's shared folder)."""
+    def path(name: str) -> Path:
+        file = REFERENCE / name
+        if not file.is_file():
+            pytest.skip(f"{MARK} reference data {file} is absent: it is the book's published data "
+                        "(CC BY-NC-ND, never copied into this repository); CI provides ../shared/reference/, "
+                        "or set DESCENTLAB_REFERENCE to a folder that holds it")
+        return file
+
+    return path
+
+
+def require_chromium() -> Path:
+    """The Chromium the browser tests drive: a failure under CI when it is missing, else a skip
+    that says how to install it."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    how = ("make test installs it when it runs as root or with passwordless sudo; or: sudo apt-get install "
+           "chromium")
+    if in_ci():
+        pytest.fail(f"{CHROMIUM} is missing and CI=true: the browser tests must run in CI ({how})",
+                    pytrace=False)
+    pytest.skip(f"{MARK} BROWSER TESTS NOT RUN: no Chromium at {CHROMIUM} ({how}; DESCENTLAB_CHROMIUM "
+                "points elsewhere)")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Repeat, at the very end, every test skipped because this machine lacks something."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(MARK):
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    terminalreporter.section("NOT TESTED ON THIS MACHINE", sep="!", yellow=True, bold=True)
+    for reason, count in reasons.items():
+        terminalreporter.line(f"{count} test{'s' if count > 1 else ''} skipped: {reason}", yellow=True,
+                              bold=True)

@@ -15,7 +15,7 @@ from mpl_toolkits.mplot3d import Axes3D
 from PIL import Image
 
 import descentlab as dl
-from descentlab.plot import animation
+from descentlab.plot import animation, surface3d
 from descentlab.plot.animation import Stage, animate, frame_steps
 from descentlab.progress import progress_bar
 
@@ -153,7 +153,9 @@ def test_a_race_with_a_diverged_run_renders_and_the_stopped_path_stays(tmp_path,
     nesterov_line = next(line for line in contour.lines if line.get_color() == "#d62728")
     np.testing.assert_array_equal(nesterov_line.get_xydata(), nesterov.params)
     notes = [t for t in contour.texts if t.get_visible()]
-    assert [t.get_text() for t in notes] == [f"diverged at step {gd.diverged_at}"]
+    # gd flew out of the view at its first step: the note says so at its last iterate in view (the
+    # legend says it diverged)
+    assert [t.get_text() for t in notes] == ["gd leaves after step 0"]
     assert [t.get_text() for t in stage.fig.legends[0].get_texts()] == [
         f"{gd.label} — diverged at step {gd.diverged_at}", nesterov.label]
 
@@ -254,6 +256,51 @@ def test_the_static_figure_is_drawn_once_not_per_frame(tmp_path, monkeypatch, li
     counting(FigureCanvasAgg, "draw")
     animate(line_fit, nesterov_run, tmp_path / "once.gif", frames=10, **SMALL)
     assert counts == {"contourf": 1, "plot_surface": 1, "draw": 1}
+
+
+# ---- legible 3-D labels and honest loss curves in the frames -------------------------------------
+
+@pytest.fixture(scope="module")
+def kappa_race():
+    """The issue's race: quadratic κ = 50, momentum and Nesterov, 80 steps."""
+    problem = dl.problems.quadratic(kappa=50)
+    return problem, dl.run_many([opt.momentum(lr=0.2, beta=0.9), opt.nesterov(lr=0.2, beta=0.9)], problem,
+                                steps=80)
+
+
+@pytest.mark.parametrize(("size", "dpi"), [((800 / 66, 630 / 66), 66), ((12.0, 9.5), 80), ((6.0, 4.5), 40)])
+def test_3d_labels_are_legible_upright_and_inside_the_frame(kappa_race, size, dpi):
+    problem, trajs = kappa_race
+    stage = Stage(dl.scene.build(problem, trajs), title="race", size=size, dpi=dpi)
+    (ax,) = [a for a in stage.fig.axes if a.name == "3d"]
+    px = dpi / 72
+    for axis, rotation in ((ax.xaxis, 0), (ax.yaxis, 0), (ax.zaxis, 90)):
+        assert axis.label.get_fontsize() * px >= surface3d.MIN_LABEL_PX - 1e-9
+        assert axis.label.get_rotation() == rotation
+    ticks = [t for t in surface3d.texts(ax) if t not in (ax.xaxis.label, ax.yaxis.label, ax.zaxis.label)]
+    assert ticks and all(t.get_fontsize() * px >= surface3d.MIN_TICK_PX - 1e-9 for t in ticks)
+    for text in surface3d.texts(ax):  # placed by the stage's own draw
+        assert surface3d.inside(text.get_window_extent(), stage.fig.bbox), text.get_text()
+
+
+def test_a_loss_curve_ends_at_the_float64_floor_with_a_marker_once_reached():
+    problem = dl.problems.quadratic()
+    trajs = dl.run_many([opt.gd(lr=0.1), opt.nesterov(lr=0.1, beta=0.9)], problem, steps=300)
+    stage = Stage(dl.scene.build(problem, trajs), title="floor", **SMALL)
+    level = dl.scene.gap_floor(problem.min_loss)
+    gd_first = next(t for t, v in enumerate(trajs[0].losses) if v - problem.min_loss <= level)
+    (ax,) = [a for a in stage.fig.axes if a.get_title().endswith("loss per step")]
+    marks = [ln for ln in ax.lines if ln.get_marker() == "v"]
+    assert len(marks) == sum(bool(np.any(t.losses - problem.min_loss <= level)) for t in trajs) >= 1
+    gd_mark = next(m for m in marks if list(m.get_xdata()) == [gd_first])
+    stage.frame(gd_first - 1)
+    assert not gd_mark.get_visible()
+    stage.frame(300)
+    assert gd_mark.get_visible() and list(gd_mark.get_ydata()) == [level]
+    gd_line = next(ln for ln in ax.lines if len(ln.get_xdata()) == 301 and ln.get_marker() in ("None", ""))
+    y = np.asarray(gd_line.get_ydata())
+    assert y[gd_first] == level and np.all(np.isnan(y[gd_first + 1:]) | (y[gd_first + 1:] > level))
+    assert any("below float64 resolution" in t.get_text() for t in ax.texts)
 
 
 # ---- the terminal progress bar -----------------------------------------------------------------

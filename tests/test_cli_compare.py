@@ -36,13 +36,16 @@ def test_dump_config_then_config_reproduces_the_run(tmp_path, capsys):
     cfg = Config.from_toml(toml)
     assert [s.name for s in cfg.optimizers] == ["sgd", "nesterov", "adam"]
     assert cfg.optimizers[1].hyperparams["lr"] == 0.03 and cfg.optimizers[2].hyperparams["lr"] == 0.2
-    assert cfg.seed == 5 and cfg.batch_size == 3 and cfg.steps == 20
+    assert cfg.seed == 5 and cfg.steps == 20
+    assert cfg.batch_size is None and [s.batch_size for s in cfg.optimizers] == [3, None, None]  # sgd's own
     (tmp_path / "run.toml").write_text(toml)
     assert main([*args, "-o", str(tmp_path / "a.png")]) == 0
     direct = capsys.readouterr().out
     assert main(["compare", "--config", str(tmp_path / "run.toml"), "-o", str(tmp_path / "b.png")]) == 0
     from_file = capsys.readouterr().out
-    assert direct.splitlines()[:4] == from_file.splitlines()[:4]  # identical final losses
+    # identical final losses; the file states sgd's batch size, so it is no longer "its default"
+    assert [line.replace("(its default)", "").split() for line in direct.splitlines()[:4]] == \
+        [line.split() for line in from_file.splitlines()[:4]]
 
 
 def test_command_line_overrides_the_config_file(tmp_path, capsys):
@@ -52,13 +55,35 @@ def test_command_line_overrides_the_config_file(tmp_path, capsys):
     assert cfg.steps == 7 and cfg.optimizers[0].hyperparams == {"lr": 0.02, "beta": 0.5}
 
 
-def test_compare_says_batches_are_shared(tmp_path):
+@pytest.mark.parametrize("names", ["sgd,nesterov", "gd,sgd,nesterov"])
+def test_compare_says_each_optimizers_batch_size(names):
+    """The title names every optimizer's batch size whenever one uses minibatches, also when gd
+    (all the data) is listed first; sgd's own default is said to be one."""
     from descentlab import plot
     from descentlab.config import parse_optimizer_list
 
-    problem, trajs = Config(optimizers=parse_optimizer_list("sgd,nesterov"), steps=5).run()
-    assert "all share the same minibatch sequence (batch size 3, seed 0)" in \
-        plot.compare(problem, trajs)._suptitle.get_text()
+    problem, trajs = Config(optimizers=parse_optimizer_list(names), steps=5).run()
+    title = plot.compare(problem, trajs)._suptitle.get_text()
+    line = title.splitlines()[1]
+    assert line.startswith("batches (seed 0") and "sgd 3 (its default)" in line and "nesterov all 12" in line
+    assert ("gd all 12" in line) == names.startswith("gd")
+    problem, trajs = Config(optimizers=parse_optimizer_list(names), steps=5, batch_size=4, seed=2).run()
+    line = plot.compare(problem, trajs)._suptitle.get_text().splitlines()[1]
+    assert "seed 2, one shared draw per size" in line and "sgd 4 ·" in line and "nesterov 4" in line
+    problem, trajs = Config(optimizers=parse_optimizer_list("gd,nesterov"), steps=5).run()
+    assert len(plot.compare(problem, trajs)._suptitle.get_text().splitlines()) == 1  # no minibatches
+
+
+def test_compare_table_has_a_batch_column_and_set_gives_one_optimizer_its_own(tmp_path, capsys):
+    assert main(["compare", "--optimizers", "gd,sgd,momentum", "--set", "momentum.batch_size=4",
+                 "-o", str(tmp_path / "c.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = lines[0].split()
+    assert "batch" in head
+    rows = {line.split(" (")[0]: line for line in lines[1:4]}
+    assert "all 12" in rows["gd"] and "3 (its default)" in rows["sgd"] and "  4  " in rows["momentum"]
+    assert main(["compare", "--optimizers", "gd,momentum", "-o", str(tmp_path / "d.png")]) == 0
+    assert "batch" not in capsys.readouterr().out.splitlines()[0].split()
 
 
 def test_lookahead_and_trace(tmp_path, cli):

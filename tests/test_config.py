@@ -30,15 +30,71 @@ def test_resolved_fills_every_default_from_the_problem():
     assert full.batch_size is None  # no minibatches on a surface
 
 
-def test_sgd_brings_a_shared_minibatch_sequence():
+def test_sgd_draws_its_own_default_batch_for_itself_only():
+    """Without a batch size, sgd draws SGD_BATCH examples per step for itself; every other optimizer
+    keeps all the data (adding sgd to a comparison never changes another's data)."""
     full = Config(optimizers=parse_optimizer_list("gd,sgd,nesterov"), steps=12).resolved()
-    assert full.batch_size == 3
-    _, (gd, sgd, nag) = full.run()
-    assert gd.batches is None  # gradient descent always uses all the data
-    assert all(np.array_equal(a, b) for a, b in zip(sgd.batches, nag.batches, strict=True))
-    assert sgd.meta["shared_batches"] and nag.meta["shared_batches"]
+    assert full.batch_size is None and [s.batch_size for s in full.optimizers] == [None, 3, None]
+    _, (gd, sgd, nag) = Config(optimizers=parse_optimizer_list("gd,sgd,nesterov"), steps=12).run()
+    assert gd.batches is None and nag.batches is None  # all the data
     expected = dl.draw_batches(12, 3, 12, seed=0)
     assert all(np.array_equal(a, b) for a, b in zip(sgd.batches, expected, strict=True))
+    assert sgd.meta["default_batch"] and sgd.batch_size == 3 and "default_batch" not in nag.meta
+    _, (alone,) = Config(optimizers=parse_optimizer_list("nesterov"), steps=12).run()
+    np.testing.assert_array_equal(alone.params, nag.params)
+
+
+@pytest.mark.parametrize("names", ["sgd,momentum", "gd,sgd,momentum,adam", "momentum,sgd"])
+def test_adding_sgd_never_changes_another_optimizers_data(names):
+    alone = {n: Config(optimizers=parse_optimizer_list(n), steps=15).run()[1][0] for n in ("momentum", "sgd")}
+    _, trajs = Config(optimizers=parse_optimizer_list(names), steps=15).run()
+    got = {t.optimizer: t for t in trajs}
+    np.testing.assert_array_equal(got["momentum"].params, alone["momentum"].params)
+    assert got["momentum"].batches is None
+    np.testing.assert_array_equal(got["sgd"].params, alone["sgd"].params)
+
+
+def test_an_explicit_batch_size_is_shared_and_one_optimizer_may_have_its_own():
+    cfg = Config(optimizers=parse_optimizer_list("gd,sgd,momentum,nesterov"), steps=10, batch_size=4, seed=2)
+    cfg = cfg.with_set("nesterov.batch_size=6")
+    _, (gd, sgd, mom, nag) = cfg.run()
+    four, six = dl.draw_batches(12, 4, 10, seed=2), dl.draw_batches(12, 6, 10, seed=2)
+    assert gd.batches is None
+    for traj, plan in ((sgd, four), (mom, four), (nag, six)):  # one shared draw per batch size
+        assert all(np.array_equal(a, b) for a, b in zip(traj.batches, plan, strict=True))
+        assert traj.meta["shared_batches"] and "default_batch" not in traj.meta
+    assert (sgd.batch_size, mom.batch_size, nag.batch_size) == (4, 4, 6)
+    alone = dl.run(dl.optimizers.make("nesterov", **nag.hyperparams), dl.datasets.line_fit(), steps=10,
+                   batch_size=6, seed=2)
+    np.testing.assert_array_equal(alone.params, nag.params)
+    # the per-optimizer size is part of the configuration: dumped, read back, the same
+    full = cfg.resolved()
+    again = Config.from_toml(full.to_toml())
+    assert [s.batch_size for s in again.optimizers] == [None, 4, 4, 6] and again.to_toml() == full.to_toml()
+
+
+@pytest.mark.parametrize(("assignment", "needle"), [
+    ("gd.batch_size=4", "takes its gradient on all the data"), ("sgd.batch_size=0", "whole number"),
+    ("sgd.batch_size=two", "'two'"), ("sgd.batch_size=2.5", "'2.5'")])
+def test_bad_own_batch_sizes_are_refused(assignment, needle):
+    with pytest.raises(ConfigError, match=needle):
+        Config(optimizers=parse_optimizer_list("gd,sgd")).with_set(assignment)
+    table = assignment.replace(".batch_size=", "]\nbatch_size = ").replace("two", '"two"')
+    with pytest.raises(ConfigError, match="batch"):
+        Config.from_toml(f"[optimizers.{table}\n")
+
+
+def test_run_many_takes_one_batch_size_per_optimizer():
+    problem = dl.datasets.line_fit()
+    opts = [dl.optimizers.gd(0.03), dl.optimizers.sgd(0.03), dl.optimizers.momentum(0.05, 0.8),
+            dl.optimizers.nesterov(0.05, 0.8)]
+    trajs = dl.run_many(opts, problem, steps=8, batch_size=[None, 3, None, 3], seed=1)
+    assert [t.batch_size for t in trajs] == [None, 3, None, 3] and trajs[2].batches is None
+    assert all(np.array_equal(a, b) for a, b in zip(trajs[1].batches, trajs[3].batches, strict=True))
+    with pytest.raises(ValueError, match="gd takes its gradient on all the data"):
+        dl.run_many(opts, problem, steps=8, batch_size=[2, 3, None, None])
+    with pytest.raises(ValueError, match="4 optimizers"):
+        dl.run_many(opts, problem, steps=8, batch_size=[3, None])
 
 
 def test_run_many_shares_batches_and_matches_single_runs():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 
 import descentlab as dl
 from descentlab import plot, scene
@@ -98,3 +99,52 @@ def test_step_out_of_range(nesterov_run):
     problem, traj = nesterov_run
     with pytest.raises(ValueError, match="step"):
         scene.lookahead_step(problem, traj, traj.steps)
+
+
+# ---- labels: inside their panel, clear of the markers and of each other ---------------------------
+
+def _marker_boxes(ax):
+    """Display boxes of the single-point markers (φ_t, the look-ahead point, both φ_{t+1})."""
+    px = ax.figure.dpi / 72
+    boxes = []
+    for line in ax.lines:
+        x, y = line.get_xdata(), line.get_ydata()
+        if len(x) == 1 and line.get_marker() not in (None, "None", ""):
+            cx, cy = ax.transData.transform((x[0], y[0]))
+            half = line.get_markersize() * px / 2
+            boxes.append(Bbox.from_extents(cx - half, cy - half, cx + half, cy + half))
+    return boxes
+
+
+def _label_texts(ax):
+    return [a for a in ax.texts if isinstance(a, Annotation) and a.get_text()]
+
+
+@pytest.mark.parametrize(("problem", "method", "steps", "step"), [
+    (dl.datasets.line_fit, dict(lr=0.05, beta=0.8), 30, None),
+    (dl.datasets.line_fit, dict(lr=0.05, beta=0.8), 30, 1),
+    (dl.datasets.line_fit, dict(lr=0.05, beta=0.8), 30, 5),
+    (dl.datasets.line_fit, dict(lr=0.05, beta=0.8), 30, 17),
+    (lambda: dl.problems.quadratic(kappa=50), dict(lr=0.2, beta=0.9), 40, 3),
+    (dl.problems.rosenbrock, dict(lr=0.002, beta=0.9), 60, 12),
+    (dl.problems.himmelblau, dict(lr=0.01, beta=0.9), 30, 4),
+])
+def test_labels_stay_inside_and_hide_no_marker_and_no_label(problem, method, steps, step):
+    prob = problem()
+    traj = dl.run(dl.optimizers.nesterov(**method), prob, steps=steps)
+    fig = plot.lookahead(prob, traj, step=step)
+    fig.draw_without_rendering()
+    for ax in (a for a in fig.axes if a.get_title()):
+        markers = _marker_boxes(ax)
+        assert len(markers) >= 4  # φ_t, look-ahead point, both φ_{t+1}, and any minimum in view
+        texts = _label_texts(ax)
+        assert {r"$\phi_t$", r"$\phi_{t+1}$"} <= {t.get_text() for t in texts}
+        boxes = [t.get_window_extent() for t in texts]
+        for text, box in zip(texts, boxes, strict=True):
+            assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1, text.get_text()
+            assert ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1, text.get_text()
+            for m in markers:
+                assert not box.overlaps(m), (text.get_text(), box, m)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b)

@@ -160,9 +160,9 @@ def test_every_builtin_runs_records_its_buffers_and_round_trips(name):
         for key in BUFFERS[name]:
             assert np.array_equal(getattr(state, key), traj.buffers[key][t + 1])
     assert traj.losses[-1] < traj.losses[0]
-    assert Trajectory.from_csv(traj.to_csv()) == traj
+    assert Trajectory.from_csv(traj.to_csv(), meta=traj.csv_metadata()) == traj
     assert Trajectory.from_json(traj.to_json()) == traj
-    assert json.loads(traj.to_json())["format"] == "descentlab-trajectory/2"
+    assert json.loads(traj.to_json())["format"] == "descentlab-trajectory/3"
 
 
 def _as_version_1(traj: Trajectory) -> tuple[str, str]:

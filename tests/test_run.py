@@ -113,7 +113,7 @@ def test_steps_zero_gives_one_iterate(line):
     assert traj.momentum.shape == (1, 2) and traj.second_moment.shape == (1, 2)
     drawn = dl.run(optimizers.sgd(lr=0.1), line, start=(0.0, 1.0), steps=0, batch_size=3)
     assert drawn.batches == ()
-    assert dl.Trajectory.from_csv(drawn.to_csv()) == drawn
+    assert dl.Trajectory.from_csv(drawn.to_csv(), meta=drawn.csv_metadata()) == drawn
     assert dl.Trajectory.from_json(drawn.to_json()) == drawn
 
 
@@ -125,14 +125,14 @@ def test_numpy_integer_arguments_give_an_exportable_trajectory(line):
                           batch_size=4, seed=2)
     assert type(traj.batch_size) is int and type(traj.seed) is int
     assert dl.Trajectory.from_json(traj.to_json()) == traj
-    assert dl.Trajectory.from_csv(traj.to_csv()) == traj
+    assert dl.Trajectory.from_csv(traj.to_csv(), meta=traj.csv_metadata()) == traj
 
 
 def test_runs_with_more_than_two_parameters():
     problem = problems.quadratic(kappa=5.0, dim=5)
     traj = dl.run(NAG, problem, start=(1.0, 2.0, 3.0, 4.0, 5.0), steps=10)
     assert traj.params.shape == (11, 5) and traj.param_names == tuple(f"φ{i}" for i in range(5))
-    assert dl.Trajectory.from_csv(traj.to_csv()) == traj
+    assert dl.Trajectory.from_csv(traj.to_csv(), meta=traj.csv_metadata()) == traj
 
 
 # ---- argument checks -------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_divergence_stops_the_run_without_warnings(label, opt, name, start, batc
         assert not np.isfinite(loss) or loss > bound
     assert "diverged at step" in repr(traj)
     assert dl.Trajectory.from_json(traj.to_json()) == traj
-    assert dl.Trajectory.from_csv(traj.to_csv()) == traj
+    assert dl.Trajectory.from_csv(traj.to_csv(), meta=traj.csv_metadata()) == traj
 
 
 def test_a_converging_run_is_not_flagged(line):
@@ -278,15 +278,16 @@ def test_the_round_trip_cases_are_what_they_claim():
 def test_round_trip_as_text(name):
     traj = TRAJECTORIES[name]
     csv_text, json_text = traj.to_csv(), traj.to_json()
-    assert csv_text.startswith("# {") and json_text.startswith("{")
-    from_csv, from_json = dl.Trajectory.from_csv(csv_text), dl.Trajectory.from_json(json_text)
+    assert csv_text.startswith("step,loss,") and json_text.startswith("{")
+    from_csv = dl.Trajectory.from_csv(csv_text, meta=traj.csv_metadata())
+    from_json = dl.Trajectory.from_json(json_text)
     assert from_csv == traj and from_json == traj
     for back in (from_csv, from_json):
         assert back.params.dtype == np.float64 and np.array_equal(back.params, traj.params)
         assert back.hyperparams == traj.hyperparams and back.label == traj.label
         assert repr(back) == repr(traj)
-    # CSV: a header line, a column line, one row per iterate
-    assert len(csv_text.splitlines()) == 2 + len(traj.params)
+    # CSV: a column line, one row per iterate (the metadata goes to a sidecar file)
+    assert len(csv_text.splitlines()) == 1 + len(traj.params)
 
 
 @pytest.mark.parametrize("name", TRAJECTORIES)
@@ -299,7 +300,8 @@ def test_round_trip_through_files(name, tmp_path):
     assert dl.Trajectory.from_json(json_path) == traj
     assert dl.Trajectory.from_csv(str(csv_path)) == traj
     assert dl.Trajectory.from_json(str(json_path)) == traj
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([csv_path.name, json_path.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([csv_path.name, json_path.name,
+                                                                 f"{csv_path.name}.meta.json"])
 
 
 def test_equality_sees_every_difference():

@@ -134,3 +134,49 @@ def test_iterations_and_bad_inputs():
     with pytest.raises(ValueError, match="constant Hessian"):
         banana = dl.problems.rosenbrock()
         theory.observed_rate(banana, dl.run(dl.optimizers.gd(1e-3), banana, steps=3))
+
+
+def _tuned_cell(problem, label, tuning, steps=5000):
+    """A one-cell sweep at a closed-form tuning: its measured steps to tolerance."""
+    from descentlab.sweep import sweep
+
+    method = label.split(" ")[0]
+    grid = {"lr": [tuning.alpha]} | ({"beta": [tuning.beta]} if method != "gd" else {})
+    return sweep(problem, method, grid, steps=steps, mesh=False)
+
+
+@pytest.mark.parametrize("kappa", [10.0, 100.0, 1000.0])
+def test_predicted_steps_count_what_the_cells_count(kappa):
+    """The sweep cells count the steps until the loss gap stays ≤ tol; the gap is a quadratic form in
+    the error, so it falls like ρ^{2t}. The overlay's prediction for the same quantity agrees with the
+    measured cell within a factor 2 (the rest is the constant C of C·ρ^t, and the polynomial factor of
+    a double root); counting the error's reduction instead (ρ^t) is off by about 2× throughout."""
+    problem = dl.problems.quadratic(kappa=kappa)
+    mu, L = theory.eigenvalue_range(problem)
+    for label, tuning in theory.reference_tunings(mu, L).items():
+        result = _tuned_cell(problem, label, tuning)
+        measured = int(result.steps_to_tol.ravel()[0])
+        predicted = result.predicted_steps(tuning.rho)
+        assert measured > 0
+        assert 0.5 <= measured / predicted <= 2.0, (label, measured, predicted)
+        factor = result.start_gap / result.tol
+        assert predicted == math.ceil(math.log(factor) / (-2 * math.log(tuning.rho)))
+        if label.startswith("gd"):  # one decaying direction dominates: exact up to rounding of the start
+            assert abs(measured - predicted) <= 2
+
+
+def test_sweep_overlay_states_the_prediction_for_the_same_quantity():
+    from descentlab import plot
+    from descentlab.sweep import sweep
+
+    problem = dl.problems.quadratic(kappa=10.0)
+    mu, L = theory.eigenvalue_range(problem)
+    best = theory.optimal("momentum", mu, L)
+    result = sweep(problem, "momentum", {"lr": np.geomspace(0.01, 1, 24), "beta": np.linspace(0, 0.95, 20)},
+                   steps=300)
+    fig = plot.sweep_map(result, problem)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    cross = next(t for t in labels if t.startswith("theory: optimum"))
+    assert f"predicts {result.predicted_steps(best.rho)} steps" in cross and r"\rho_*^{2t}" in cross
+    assert "nearest cell:" in cross
+    assert "stays ≤" in fig.axes[0].get_title()

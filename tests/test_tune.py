@@ -57,3 +57,20 @@ def test_bad_tuning_inputs():
         tune(dl.datasets.line_fit(), ["newton"], budget=10, trials=2, seeds=1)
     with pytest.raises(ValueError, match="budget"):
         tune(dl.datasets.line_fit(), ["gd"], budget=0, trials=2, seeds=1)
+
+
+def test_steps_to_tolerance_are_where_each_run_stays_below(tuned):
+    """The reported steps are the sweep's: for each seed's run, the first step after which the gap
+    stays ≤ its tolerance (the start's gap / 10⁶) to the end of the budget, by a plain loop."""
+    problem = dl.datasets.line_fit()
+    for r in tuned.results:
+        steps = []
+        for traj in r.runs:
+            gap = traj.losses - problem.min_loss
+            tol = gap[0] * 1e-6
+            t = len(gap)
+            while t > 0 and gap[t - 1] <= tol:
+                t -= 1
+            steps.append(np.inf if t == len(gap) or traj.diverged_at else t)
+        assert r.mean_steps == pytest.approx(np.mean(steps))
+    assert "stays below it to the end" in tuned.protocol()

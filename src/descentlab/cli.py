@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import sys
 import typing
 from collections.abc import Callable
@@ -39,7 +40,7 @@ import numpy as np
 import typer
 
 from descentlab import optimizers, validation
-from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
+from descentlab.config import HEADER, Config, OptimizerSpec, parse_optimizer_list
 from descentlab.errors import InputError
 
 app = typer.Typer(
@@ -47,6 +48,25 @@ app = typer.Typer(
     help="Gradient descent, momentum and Nesterov momentum exactly as 'Understanding Deep Learning' "
          "(ch. 6) writes them: run them, record them, draw Figure 6.1.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("descentlab")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            from descentlab import __version__ as number
+        typer.echo(f"descentlab {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """The descentlab command (its options come before the command's name)."""
 
 SWEEP_POINTS = 64
 """Points per axis of a sweep over a hyper-parameter's declared search range."""
@@ -64,9 +84,14 @@ OptimizerOpt = Annotated[str, typer.Option(
 OptimizersOpt = Annotated[str | None, typer.Option(
     "--optimizers", help=f"Comma-separated update rules, from {', '.join(optimizers.names())} "
     f"(default {','.join(optimizers.featured())}).")]
-LookaheadOpt = Annotated[str, typer.Option(
+SingleOpt = Annotated[str | None, typer.Option(
+    "--optimizer", "-O", help=f"Update rule: {', '.join(optimizers.names())} (default "
+    f"{optimizers.DEFAULT_METHOD}); with --config, also the name of one of its optimizer tables (default: "
+    "its only one).")]
+LookaheadOpt = Annotated[str | None, typer.Option(
     "--optimizer", "-O", help="The run the state comes from: a method with a look-ahead ("
-    + ", ".join(n for n, m in optimizers.methods().items() if m.lookahead) + ").")]
+    + ", ".join(n for n, m in optimizers.methods().items() if m.lookahead) + f"; default "
+    f"{optimizers.DEFAULT_METHOD}), or with --config the name of one of its optimizer tables.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Per-optimizer hyper-parameter NAME.KEY=VALUE, e.g. --set nesterov.lr=0.01 "
     f"(repeatable; wins over the options; KEY: {', '.join(optimizers.all_hypers())}).")]
@@ -75,14 +100,6 @@ ConfigOpt = Annotated[Path | None, typer.Option(
     "options given on the command line override it.")]
 DumpOpt = Annotated[bool, typer.Option(
     "--dump-config", help="Print the complete configuration as TOML (every default filled in) and exit.")]
-LevelsOpt = Annotated[str, typer.Option(
-    "--levels", help="Contour levels: auto, linear (quadratic spacing, for bowls) or log (steep surfaces).")]
-ResolutionOpt = Annotated[int, typer.Option("--resolution", help="Grid points per axis of the surface "
-                                            "(2..2000).")]
-SliceOpt = Annotated[str | None, typer.Option(
-    "--slice", help="For more than two parameters: the two to draw, e.g. p0,p2; the others are held at the "
-    "run's final values (default: the first two).")]
-
 
 # ---- the options every command shares: the configuration keys and the hyper-parameters ----------
 
@@ -109,14 +126,19 @@ def _option_type(annotation: object) -> type:
     return str if typing.get_origin(args[0]) is tuple else args[0]
 
 
-def _setting_parameters(exclude: tuple[str, ...]) -> dict[str, inspect.Parameter]:
-    """One option per field of Config (but ``optimizers`` and ``exclude``), by configuration key."""
+def _setting_parameters(exclude: tuple[str, ...], command: str) -> dict[str, inspect.Parameter]:
+    """One option per field of Config (but ``optimizers``, ``exclude`` and the keys of how a run is
+    shown that are not ``command``'s), by configuration key."""
     hints = typing.get_type_hints(Config)
     out = {}
     for f in dataclasses.fields(Config):
-        if f.name == "optimizers" or f.name in exclude:
+        if f.name == "optimizers" or f.name in exclude or command not in f.metadata.get("commands",
+                                                                                         (command,)):
             continue
-        option = typer.Option(_flag(f.name), *f.metadata.get("short", ()), help=f.metadata.get("help"))
+        flag = _flag(f.name)
+        if _option_type(hints[f.name]) is bool:  # a switch both ways, so a command line can undo a file
+            flag = f"{flag}/--no-{flag[2:]}"
+        option = typer.Option(flag, *f.metadata.get("short", ()), help=f.metadata.get("help"))
         out[f.name] = inspect.Parameter(f"setting_{f.name}", inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=Annotated[_option_type(hints[f.name]) | None, option])
     return out
@@ -173,7 +195,9 @@ def with_options(*, exclude: tuple[str, ...] = (), hypers: bool = True, ranges: 
     """Give a command the shared options, which it receives as ``opts: Options``.
 
     One option per configuration key (the fields of :class:`~descentlab.config.Config`, but
-    ``exclude``) and, with ``hypers``, one per hyper-parameter name in the optimizer registry
+    ``exclude``; a key of how a run is shown only for the commands its field names, the command
+    being the function's name without ``_command``) and, with ``hypers``, one per hyper-parameter
+    name in the optimizer registry
     (``--lr``, ``--beta``, ``--mode``, … and a plugin's), taken as text (``ranges``: as sweep
     ranges). Typer reads options from the function's signature, so the decorated function gets
     one built from the command's own parameters and these.
@@ -183,9 +207,10 @@ def with_options(*, exclude: tuple[str, ...] = (), hypers: bool = True, ranges: 
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                for p in signature.parameters.values() if p.name != "opts"]
         generated: dict[str, dict[str, inspect.Parameter]] = {}
+        name = command.__name__.removesuffix("_command")
 
         def refresh() -> None:
-            generated["settings"] = _setting_parameters(exclude)
+            generated["settings"] = _setting_parameters(exclude, name)
             taken = _flags([*own, *generated["settings"].values()])
             generated["hypers"] = _hyper_parameters(ranges, taken) if hypers else {}
             wrapper.__signature__ = signature.replace(parameters=[
@@ -214,6 +239,22 @@ def _parse_start(text: str) -> tuple[float, ...]:
         raise UsageError(f"--start must be comma-separated numbers, e.g. 1.6,-0.5; got {text!r}") from None
 
 
+def _parse_limits(key: str, text: str) -> tuple[float, float]:
+    """``--xlim -2,2`` → (-2.0, 2.0): two finite numbers, low < high."""
+    from descentlab.framing import check_limits
+
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise UsageError(f"{_flag(key)} must be two numbers LOW,HIGH, e.g. -2,2; got {text!r}")
+    try:
+        return check_limits(_flag(key), values)
+    except InputError as err:
+        raise UsageError(str(err)) from None
+
+
 def _config(opts: Options, methods: tuple[OptimizerSpec, ...] | None, *, config: Path | None = None,
             sets: list[str] | None = None, strict: bool = True) -> Config:
     """A Config from a file (if any), overridden by the options given on the command line."""
@@ -221,6 +262,9 @@ def _config(opts: Options, methods: tuple[OptimizerSpec, ...] | None, *, config:
     top = dict(opts.settings)
     if "start" in top:
         top["start"] = _parse_start(top["start"])
+    for key in ("xlim", "ylim"):
+        if key in top:
+            top[key] = _parse_limits(key, top[key])
     cfg = dataclasses.replace(cfg, **top)
     if methods is not None:
         old = {s.name: s for s in cfg.optimizers}
@@ -260,10 +304,78 @@ def _parse_hyper(method: optimizers.Method, key: str, text: str, flag: str):
         raise UsageError(f"{flag}: {err}") from None
 
 
-def _single(opts: Options, optimizer: str) -> Config:
-    """The config of one run of ``optimizer`` (a registered method)."""
-    optimizers.get(optimizer)
-    return _config(opts, (OptimizerSpec(optimizer, optimizer),))
+def _single(opts: Options, optimizer: str | None, config: Path | None = None) -> Config:
+    """The config of one run: ``optimizer`` is a registered method or, with a ``config`` file, the
+    name of one of its optimizer tables; without it, the file's only optimizer (or the default
+    method). The hyper-parameter options must all apply to the method."""
+    tables = Config.load(config).optimizers if config is not None else ()
+    if optimizer is None:
+        if len(tables) > 1:
+            raise UsageError(f"--config {config} has {len(tables)} optimizers ("
+                             f"{', '.join(s.name for s in tables)}): choose one with --optimizer NAME")
+        chosen = tables or (OptimizerSpec(optimizers.DEFAULT_METHOD, optimizers.DEFAULT_METHOD),)
+    else:
+        chosen = tuple(s for s in tables if s.name == optimizer)
+        if not chosen:
+            optimizers.get(optimizer)
+            chosen = (OptimizerSpec(optimizer, optimizer),)
+    return _config(opts, chosen, config=config)
+
+
+def _all_data_only(cfg: Config) -> None:
+    """A batch size given for a method that always uses all the data is an error, not ignored."""
+    if cfg.batch_size is None:
+        return
+    for spec in cfg.optimizers:
+        if optimizers.get(spec.method).full_batch:
+            raise UsageError(f"--batch-size {cfg.batch_size} does not apply to {spec.method}: it takes its "
+                             "gradient on all the data every step (sgd, momentum, nesterov … take "
+                             "minibatches)")
+
+
+def _shown(cfg: Config, command: str) -> Config:
+    """``cfg`` with ``command``'s defaults for how the run is shown, each value checked."""
+    from descentlab.config import presentation_keys
+
+    cfg = cfg.with_defaults_for(command)
+    keys = presentation_keys(command)
+    if cfg.levels is not None and "levels" in keys:
+        _levels(cfg.levels)
+    if cfg.aspect is not None and "aspect" in keys and cfg.aspect not in ("equal", "auto"):
+        raise UsageError(f"--aspect must be equal or auto, got {cfg.aspect!r}")
+    for key in ("xlim", "ylim"):  # from a config file: checked as the options are
+        if getattr(cfg, key) is not None and key in keys:
+            _parse_limits(key, ",".join(repr(v) for v in getattr(cfg, key)))
+    for key, low, high in (("resolution", 2, 2000), ("labels", 2, None), ("frames", 2, None),
+                           ("fps", 1, 60), ("dpi", 20, 300), ("step", 0, None), ("rows", 2, None)):
+        if key in keys and getattr(cfg, key) is not None:
+            validation.integer(_flag(key), getattr(cfg, key), low, high)
+    if "size" in keys:
+        _inches(cfg.size, cfg.dpi)
+    return cfg
+
+
+def _dump(cfg: Config, command: str) -> None:
+    """Print the complete configuration of ``command`` as TOML: every default filled in."""
+    typer.echo(_shown(cfg.resolved(), command).to_toml(command), nl=False)
+
+
+def _inputs(cfg: Config | None, config: Path | None = None, *more: Path | None) -> list[tuple[str, Path]]:
+    """The files a command reads: the data, the configuration file, a saved run …"""
+    named = [("the data file (--data)", cfg.data if cfg is not None else None),
+             ("the configuration file (--config)", config), *(("a file this command reads", m) for m in more)]
+    return [(what, Path(path)) for what, path in named if path is not None]
+
+
+def _never_overwrite(inputs: list[tuple[str, Path]], flag: str, *outputs: Path) -> None:
+    """Refuse to write an output onto a file the command reads (never overwrite the user's input)."""
+    from descentlab.files import same_file
+
+    for out in outputs:
+        for what, path in inputs:
+            if same_file(out, path):
+                raise UsageError(f"{flag} {out}: that is {what}; refusing to overwrite a file this command "
+                                 "reads (write the output somewhere else)")
 
 
 def _multi(opts: Options, text: str | None, config: Path | None, sets: list[str] | None) -> Config:
@@ -280,76 +392,165 @@ def _check_suffix(path: Path, allowed: tuple[str, ...], flag: str = "--output") 
         raise UsageError(f"{flag} {str(path)!r}: use a {', '.join('.' + a for a in allowed)} suffix")
 
 
+def _view(cfg: Config) -> dict[str, Any]:
+    """The view options of a 2-D figure: ``xlim``, ``ylim``, ``aspect`` (None: the view decides)."""
+    return {"xlim": cfg.xlim, "ylim": cfg.ylim, "aspect": cfg.aspect}
+
+
 def _levels(levels: str) -> bool | None:
     if levels not in ("auto", "linear", "log"):
         raise UsageError(f"--levels must be auto, linear or log, got {levels!r}")
     return None if levels == "auto" else levels == "log"
 
 
-def _diverged_note(trajs) -> None:
+def _diverged_note(trajs, problem=None) -> None:
+    """Notes after the runs: the problem's own (too ill-conditioned for its suggested steps), and
+    for each run that diverged, the value the curvature allows (:func:`descentlab.theory.step_advice`)."""
+    from descentlab.theory import step_advice
+
+    note = getattr(getattr(problem, "suggested", None), "note", None)
+    if note:
+        typer.echo(f"note: {problem.name}: {note}", err=True)
     for traj in trajs:
-        if traj.diverged_at is not None:
-            hint = " (try a smaller --lr)" if "lr" in traj.hyperparams else ""
+        if traj.stop_reason == "unbounded below":
+            typer.echo(f"note: {traj.optimizer}: the loss is unbounded below along the run (from "
+                       f"{traj.losses[0]:.3g} to {traj.losses[-1]:.3g} in {traj.steps} steps, then past "
+                       f"the bound at step {traj.diverged_at}); no minimum stops it", err=True)
+        elif traj.diverged_at is not None:
+            advice = step_advice(problem, traj) if problem is not None else None
+            flag = None if len(trajs) == 1 or advice is None else f"--set {traj.optimizer}.{advice.hyper}="
+            hint = (f"; {advice.text(flag)}" if advice is not None
+                    else " (try a smaller --lr)" if "lr" in traj.hyperparams else "")
             typer.echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at}{hint}; "
                        f"showing the {traj.steps} finite steps before it", err=True)
 
 
 def _two_params(problem, command: str) -> None:
+    """Refuse, in one line, a view that exists only in two dimensions (its geometry would be wrong on a
+    slice: the gradients are the full problem's); say which view shows the run on a slice instead."""
     if problem.n_params != 2:
-        raise UsageError(f"{command} draws 2-parameter problems; {problem.name!r} has {problem.n_params}")
+        names = tuple(problem.param_names)
+        hint = (f" ({', '.join(names)}); compare --trace --slice {names[0]},{names[1]} shows its look-ahead "
+                "points on a 2-D slice") if len(names) > 2 else ""
+        raise UsageError(f"{command} draws 2-parameter problems; {problem.name!r} has {problem.n_params}"
+                         f"{hint}")
 
 
 @app.command(help=(
     "Draw the book's Figure 6.1: (a) the data, (b) the 3-D loss surface with the path, (c) the contour "
     "map with the iterates numbered 0, 1, 2, …, (d) the data with the model line of every iterate. "
     "Surfaces without data (rosenbrock, …) get the 3-D surface, the contours and the loss per step. "
-    "The book's own figure: --optimizer linesearch --steps 4."))
+    "The book's own figure: --optimizer linesearch --steps 4. --from run.json draws a saved run."))
 @with_options()
 def figure(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; the suffix picks the format "
                                          "(.png, .svg, .pdf).")] = Path("figure-6-1.png"),
-    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD, levels: LevelsOpt = "auto",
-    resolution: ResolutionOpt = 150,
-    labels: Annotated[int, typer.Option("--labels", help="At most this many iterates are numbered "
-                                        "on the contour map.")] = 12,
-    slice_: SliceOpt = None, opts: Options | None = None,
+    optimizer: SingleOpt = None, config: ConfigOpt = None, dump_config: DumpOpt = False,
+    saved: Annotated[Path | None, typer.Option(
+        "--from", help="Draw a run saved by run --save or compare --save (.json, or .csv with its "
+        ".meta.json) instead of running one; its problem is rebuilt from the run's configuration.")] = None,
+    opts: Options | None = None,
 ) -> None:
     """Draw Figure 6.1 for a problem and an optimizer run."""
     from descentlab import plot
     from descentlab.scene import drawable
 
+    if saved is not None:
+        if dump_config or config is not None or optimizer is not None:
+            raise UsageError("--from draws a saved run as it is: give it without --config, --dump-config "
+                             "and --optimizer")
+        prob, traj, cfg = _saved_run(saved, opts, "figure")
+        inputs = _inputs(cfg, None, saved, *_sidecar(saved))
+    else:
+        cfg = _single(opts, optimizer, config)
+        _all_data_only(cfg)
+        if dump_config:
+            return _dump(cfg, "figure")
+        cfg = _shown(cfg, "figure")
+        inputs = _inputs(cfg, config)
     _check_suffix(output, plot.FORMATS)
-    log = _levels(levels)
-    validation.integer("--labels", labels, 2)
-    prob, (traj,) = _single(opts, optimizer).run()
-    view, (shown,), full = drawable(prob, [traj], slice_)
-    fig = plot.figure_6_1(view, shown, log_levels=log, resolution=resolution, max_labels=labels,
-                          full_params=None if full is None else full[0])
+    _never_overwrite(inputs, "--output", output)
+    if saved is None:
+        prob, (traj,) = cfg.run()
+    view, (shown,), full = drawable(prob, [traj], cfg.slice)
+    fig = plot.figure_6_1(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
+                          max_labels=cfg.labels, full_params=None if full is None else full[0],
+                          **_view(cfg))
     plot.save(fig, output)
-    _diverged_note([traj])
+    _diverged_note([traj], prob)
     typer.echo(f"wrote {output}: {traj!r}")
+
+
+def _sidecar(path: Path) -> tuple[Path, ...]:
+    """The metadata file of a trajectory CSV (``run.csv.meta.json``), if ``path`` is one."""
+    from descentlab.trajectory import sidecar
+
+    return (sidecar(path),) if path.suffix.lower() == ".csv" else ()
+
+
+def _saved_run(path: Path, opts: Options, command: str):
+    """(problem, trajectory, config) of a run saved by ``run --save`` or ``compare --save``: the
+    problem rebuilt from the configuration the run recorded, and checked against the saved losses."""
+    from descentlab.config import ConfigError, presentation_keys
+    from descentlab.trajectory import Trajectory
+
+    _check_suffix(path, ("json", "csv"), "--from")
+    changes = [_flag(k) for k in opts.settings if k not in presentation_keys(command)]
+    changes += [_flag(k) for k in opts.hypers]
+    if changes:
+        raise UsageError(f"--from draws the saved run as it is: {changes[0]} would change the run (run it "
+                         "again instead)")
+    if not path.is_file():
+        raise UsageError(f"--from {path}: no such file")
+    traj = (Trajectory.from_json if path.suffix.lower() == ".json" else Trajectory.from_csv)(path)
+    raw = traj.meta.get("config")
+    if not isinstance(raw, dict):
+        raise UsageError(f"--from {path}: cannot rebuild its problem {traj.problem!r}: the file records no "
+                         "configuration (save runs with descentlab run --save or compare --save)")
+    try:
+        cfg = Config.from_dict(raw, f"{path} (its configuration)")
+        prob = cfg.build_problem()
+    except ConfigError as err:
+        raise UsageError(f"--from {path}: cannot rebuild its problem: {err}") from None
+    except InputError as err:
+        raise UsageError(f"--from {path}: cannot rebuild its problem {traj.problem!r}: {err}") from None
+    loss = float(prob.loss(traj.params[0])) if prob.n_params == traj.params.shape[1] else np.nan
+    if not np.isclose(loss, traj.losses[0], rtol=1e-9, atol=1e-300):
+        raise UsageError(f"--from {path}: its problem rebuilt from the configuration gives L[φ_0] = "
+                         f"{loss:.6g}, the run recorded {traj.losses[0]:.6g} (has the data file changed?)")
+    shown = {k: _parse_limits(k, v) if k in ("xlim", "ylim") else v for k, v in opts.settings.items()}
+    return prob, traj, _shown(dataclasses.replace(cfg, **shown), command)
 
 
 @app.command("run")
 @with_options()
 def run_command(
-    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD,
-    save: Annotated[Path | None, typer.Option("--save", help="Also write the whole trajectory to a .csv "
-                                              "or .json file (loads back with Trajectory.from_csv/json).")]
-    = None,
-    rows: Annotated[int, typer.Option("--rows", help="Rows of the printed table (even steps).")] = 12,
-    opts: Options | None = None,
+    optimizer: SingleOpt = None,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="Also write the whole trajectory to a .json file, or a .csv file (for pandas and "
+        "spreadsheets) with its metadata beside it in FILE.meta.json; both load back with "
+        "Trajectory.from_json/from_csv, and figure --from draws them.")] = None,
+    config: ConfigOpt = None, dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Run one optimizer and print a compact table of its steps (loss, φ_t, |gradient|)."""
+    cfg = _single(opts, optimizer, config)
+    _all_data_only(cfg)
+    if dump_config:
+        return _dump(cfg, "run")
+    cfg = _shown(cfg, "run")
     if save is not None:
         _check_suffix(save, ("csv", "json"), "--save")
-    validation.integer("--rows", rows, 2)
-    prob, (traj,) = _single(opts, optimizer).run()
-    typer.echo(_table(prob, traj, rows))
+        _never_overwrite(_inputs(cfg, config), "--save", save, *_sidecar(save))
+    prob, (traj,) = cfg.run()
+    typer.echo(_table(prob, traj, cfg.rows))
     if save is not None:
-        (traj.to_csv if save.suffix.lower() == ".csv" else traj.to_json)(save)
-        typer.echo(f"saved {save}")
-    _diverged_note([traj])
+        if save.suffix.lower() == ".csv":
+            traj.to_csv(save)
+            typer.echo(f"saved {save} (metadata in {_sidecar(save)[0]})")
+        else:
+            traj.to_json(save)
+            typer.echo(f"saved {save}")
+    _diverged_note([traj], prob)
 
 
 @app.command(help=(
@@ -362,28 +563,97 @@ def compare(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("compare.png"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    dump_config: DumpOpt = False, levels: LevelsOpt = "auto", resolution: ResolutionOpt = 150,
-    trace: Annotated[bool, typer.Option("--trace", help="Also mark where each gradient was taken "
-                                        "(Nesterov's look-ahead points).")] = False,
-    slice_: SliceOpt = None, opts: Options | None = None,
+    dump_config: DumpOpt = False,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="Also write every run to DIR/NAME.json (figure --from draws one) and the "
+        "configuration to DIR/config.toml. DIR is created; an existing DIR must be empty or hold an "
+        "earlier compare --save, whose files are replaced.")] = None,
+    opts: Options | None = None,
 ) -> None:
     """Compare several optimizers."""
     cfg = _multi(opts, optimizers_, config, sets)
     if dump_config:
-        typer.echo(cfg.resolved().to_toml(), nl=False)
-        return
+        return _dump(cfg, "compare")
     from descentlab import plot
     from descentlab.scene import drawable
 
+    cfg = _shown(cfg, "compare")
     _check_suffix(output, plot.FORMATS)
-    log = _levels(levels)
+    inputs = _inputs(cfg, config)
+    _never_overwrite(inputs, "--output", output)
+    targets = None if save is None else _save_targets(save, [s.name for s in cfg.optimizers], inputs)
     prob, trajs = cfg.run()
-    view, shown, full = drawable(prob, trajs, slice_)
-    plot.save(plot.compare(view, shown, log_levels=log, resolution=resolution, lookahead=trace,
-                           full_params=full), output)
+    view, shown, full = drawable(prob, trajs, cfg.slice)
+    plot.save(plot.compare(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
+                           lookahead=cfg.trace, full_params=full, **_view(cfg)), output)
     typer.echo(_summary(prob, trajs))
-    _diverged_note(trajs)
+    _diverged_note(trajs, prob)
     typer.echo(f"wrote {output}")
+    if targets is not None:
+        _save_runs(save, targets, trajs, _shown(cfg.resolved(prob), "compare"))
+
+
+SAVED_CONFIG = "config.toml"
+"""The configuration ``compare --save DIR`` writes beside the runs (and recognises an earlier save by)."""
+
+
+def _slug(name: str) -> str:
+    """A file name for an optimizer table's name: ``nesterov β=0.9`` → ``nesterov-0.9``."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._]+", "-", name).strip("-.") or "run"
+
+
+def _save_targets(directory: Path, names: list[str], inputs) -> dict[str, Path]:
+    """Optimizer name → DIR/<name>.json, after checking that writing there overwrites nothing of the
+    user's: DIR is new, empty, or an earlier ``compare --save`` (its config.toml and runs only)."""
+    paths: dict[str, Path] = {}
+    for name in names:
+        stem, n = _slug(name), 2
+        while directory / f"{stem}.json" in paths.values():
+            stem, n = f"{_slug(name)}-{n}", n + 1
+        paths[name] = directory / f"{stem}.json"
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--save {directory}: exists and is not a directory")
+    if directory.is_dir():
+        foreign = [entry.name for entry in sorted(directory.iterdir()) if not _saved_by_compare(entry)]
+        if foreign:
+            raise UsageError(f"--save {directory}: the directory holds files that compare --save did not "
+                             f"write ({', '.join(foreign[:3])}{' …' if len(foreign) > 3 else ''}); give a "
+                             "new or empty directory")
+    _never_overwrite(inputs, "--save", directory / SAVED_CONFIG, *paths.values())
+    return paths
+
+
+def _saved_by_compare(entry: Path) -> bool:
+    """Whether ``entry`` is a file an earlier ``compare --save`` wrote: its config or a run."""
+    import json
+
+    try:
+        if entry.name == SAVED_CONFIG:
+            return entry.is_file() and entry.read_text(encoding="utf-8").startswith(HEADER.split(":")[0])
+        return entry.suffix == ".json" and entry.is_file() and str(json.loads(
+            entry.read_text(encoding="utf-8")).get("format", "")).startswith("descentlab-trajectory/")
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def _save_runs(directory: Path, targets: dict[str, Path], trajs, cfg: Config) -> None:
+    """Write every run and the configuration into ``directory`` (each file atomically); the runs of an
+    earlier save that this one does not rewrite are removed, so the directory holds this comparison."""
+    from descentlab.files import write_text_atomic
+
+    earlier = sorted(p for p in directory.glob("*.json")) if directory.is_dir() else []
+    directory.mkdir(parents=True, exist_ok=True)
+    for traj, path in zip(trajs, targets.values(), strict=True):
+        traj.to_json(path)
+    write_text_atomic(directory / SAVED_CONFIG, cfg.to_toml("compare"))
+    stale = [p for p in earlier if p not in targets.values()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    replaced = sum(p in targets.values() for p in earlier)
+    note = f" (replaced {replaced + len(stale)} runs of an earlier save)" if earlier else ""
+    typer.echo(f"saved {len(targets)} runs and {SAVED_CONFIG} in {directory}{note}")
 
 
 @app.command(help=(
@@ -395,32 +665,35 @@ def compare(
 def lookahead(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("lookahead.png"),
-    step: Annotated[int | None, typer.Option("--step", help="The step t to explain (0..T−1; default: "
-                                             "the step where the two rules part most).")] = None,
-    trace: Annotated[bool, typer.Option("--trace", help="Draw the whole run with its look-ahead points "
-                                        "instead of one step.")] = False,
-    optimizer: LookaheadOpt = optimizers.DEFAULT_METHOD, resolution: ResolutionOpt = 150,
+    optimizer: LookaheadOpt = None, config: ConfigOpt = None, dump_config: DumpOpt = False,
     opts: Options | None = None,
 ) -> None:
     """Draw the look-ahead step of Nesterov momentum."""
-    if not optimizers.get(optimizer).lookahead:  # a declared capability, before anything runs
+    cfg = _single(opts, optimizer, config)
+    method = cfg.optimizers[0].method
+    if not optimizers.get(method).lookahead:  # a declared capability, before anything runs
         takes = ", ".join(n for n, m in optimizers.methods().items() if m.lookahead)
-        raise UsageError(f"--optimizer {optimizer}: the look-ahead view explains methods that take their "
-                         f"gradient ahead of φ_t ({takes}); {optimizer} does not")
+        raise UsageError(f"--optimizer {optimizer or method}: the look-ahead view explains methods that take "
+                         f"their gradient ahead of φ_t ({takes}); {method} does not")
+    if dump_config:
+        return _dump(cfg, "lookahead")
     from descentlab import plot
 
+    cfg = _shown(cfg, "lookahead")
     _check_suffix(output, plot.FORMATS)
-    prob, (traj,) = _single(opts, optimizer).run()
+    _never_overwrite(_inputs(cfg, config), "--output", output)
+    prob, (traj,) = cfg.run()
     _two_params(prob, "lookahead")
-    if trace:
-        fig = plot.lookahead_trace(prob, traj, resolution=resolution)
+    if cfg.trace:
+        fig = plot.lookahead_trace(prob, traj, resolution=cfg.resolution, **_view(cfg))
     else:
+        step = cfg.step
         if step is not None and not 0 <= step < max(traj.steps, 1):
             raise UsageError(f"--step must be in 0..{traj.steps - 1} for a run of {traj.steps} steps, "
                              f"got {step}")
-        fig = plot.lookahead(prob, traj, step, resolution=resolution)
+        fig = plot.lookahead(prob, traj, step, resolution=cfg.resolution, **_view(cfg))
     plot.save(fig, output)
-    _diverged_note([traj])
+    _diverged_note([traj], prob)
     typer.echo(f"wrote {output}")
 
 
@@ -433,28 +706,26 @@ def animate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .gif (Pillow) or .mp4 "
                                          "(needs pip install 'descentlab\\[video]').")] = Path("race.gif"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    fps: Annotated[int, typer.Option("--fps", help="Frames per second (1..60).")] = 12,
-    frames: Annotated[int | None, typer.Option("--frames", help="Number of frames ≥ 2, spread evenly over "
-                                               "the run (default: one per step, at most 120).")] = None,
-    size: Annotated[str, typer.Option("--size", help="Frame size in pixels, WIDTHxHEIGHT.")] = "960x760",
-    dpi: Annotated[int, typer.Option("--dpi", help="Pixels per inch of the drawing (20..300): "
-                                     "larger draws text and lines smaller.")] = 80,
-    slice_: SliceOpt = None, opts: Options | None = None,
+    dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Animate a run or a race of runs."""
+    cfg = _multi(opts, optimizers_, config, sets)
+    if dump_config:
+        return _dump(cfg, "animate")
     from descentlab import plot
     from descentlab.progress import progress_bar
     from descentlab.scene import drawable
 
+    cfg = _shown(cfg, "animate")
     _check_suffix(output, ("gif", "mp4"))
-    inches = _inches(size, validation.integer("--dpi", dpi, 20, 300))
-    cfg = _multi(opts, optimizers_, config, sets)
+    _never_overwrite(_inputs(cfg, config), "--output", output)
     prob, trajs = cfg.run()
-    view, shown, full = drawable(prob, trajs, slice_)
-    plot.animate(view, shown, output, fps=fps, frames=frames, size=inches, dpi=dpi,
-                 progress=progress_bar(None, f"rendering {output.name}"), full_params=full)
+    view, shown, full = drawable(prob, trajs, cfg.slice)
+    plot.animate(view, shown, output, fps=cfg.fps, frames=cfg.frames, size=_inches(cfg.size, cfg.dpi),
+                 dpi=cfg.dpi, progress=progress_bar(None, f"rendering {output.name}"), full_params=full,
+                 **_view(cfg))
     typer.echo(_summary(prob, trajs))
-    _diverged_note(trajs)
+    _diverged_note(trajs, prob)
     typer.echo(f"wrote {output}")
 
 
@@ -495,30 +766,27 @@ def html(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.html).")]
     = Path("explore.html"),
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
-    levels: LevelsOpt = "auto", resolution: ResolutionOpt = 150,
-    title: Annotated[str | None, typer.Option("--title", help="Title of the page and the figure "
-                                              "(default: problem, optimizers, start, steps).")] = None,
-    frames: Annotated[int, typer.Option("--frames", help="At most this many slider positions "
-                                        "(≥ 2; the first and last iterate are kept).")] = 120,
-    slice_: SliceOpt = None, opts: Options | None = None,
+    dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Write the interactive HTML explorer."""
     from descentlab.scene import drawable
 
     cfg = _multi(opts, optimizers_, config, sets)
+    if dump_config:
+        return _dump(cfg, "html")
     try:
         from descentlab.web.export import write_html
     except ImportError:
         raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
+    cfg = _shown(cfg, "html")
     _check_suffix(output, ("html", "htm"))
-    log = _levels(levels)
-    validation.integer("--frames", frames, 2)
+    _never_overwrite(_inputs(cfg, config), "--output", output)
     prob, trajs = cfg.run()
-    view, shown, full = drawable(prob, trajs, slice_)
-    write_html(view, shown, output, title=title, resolution=resolution, log_levels=log,
-               full_params=full, max_frames=frames)
+    view, shown, full = drawable(prob, trajs, cfg.slice)
+    write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
+               log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames, **_view(cfg))
     typer.echo(_summary(prob, trajs))
-    _diverged_note(trajs)
+    _diverged_note(trajs, prob)
     typer.echo(f"wrote {output}")
 
 
@@ -556,8 +824,9 @@ def _inches(size: str, dpi: int) -> tuple[float, float]:
 @app.command(help=(
     "Predicted convergence on a quadratic with Hessian eigenvalues in [μ, L], κ = L/μ: the optimal α and β "
     "of gradient descent, momentum (eq. 6.11) and Nesterov (eq. 6.12) in the book's form, their rate ρ, "
-    "the steps to reduce the error a million-fold, and the rate observed in a real run at those settings. "
-    "--plot draws the real runs' errors over their predicted envelopes ρ^t."))
+    "the steps to reduce the error ‖φ − φ*‖ a million-fold, and the rate observed in a real run at those "
+    "settings. --plot draws every row's real run, its error over its envelope C·ρ^t (predicted ρ, the least "
+    "C that bounds the run)."))
 def rates(
     kappa: Annotated[float, typer.Option("--kappa", help="Condition number κ = L/μ ≥ 1.")] = 100.0,
     mu: Annotated[float, typer.Option("--mu", help="Smallest Hessian eigenvalue μ > 0.")] = 1.0,
@@ -575,7 +844,8 @@ def rates(
     problem = problems.quadratic(kappa=kappa, mu=mu)
     mu_, big = theory.eigenvalue_range(problem)
     tunings = theory.reference_tunings(mu_, big)
-    rows = [["method", "α (book)", "β", "PyTorch lr = α(1−β)", "ρ predicted", "ρ observed", "steps per 10⁶×"]]
+    rows = [["method", "α (book)", "β", "PyTorch lr = α(1−β)", "ρ predicted", "ρ observed",
+             "steps for ‖φ−φ*‖ ÷ 10⁶"]]
     trajs = {label: run(t.optimizer(), problem, steps=steps) for label, t in tunings.items()}
     for label, t in tunings.items():
         rows.append([label, f"{t.alpha:.6g}", f"{t.beta:.6g}", f"{t.alpha * (1 - t.beta):.6g}",
@@ -585,15 +855,18 @@ def rates(
     typer.echo("anchors: gd (κ−1)/(κ+1), heavy ball (√κ−1)/(√κ+1), Nesterov with step 1/L 1 − 1/√κ, "
                "optimal Nesterov 1 − 2/√(3κ+1)")
     if plot_path is not None:
-        shown = [label for label in tunings if label != "nesterov (step 1/L)"]  # the optimal ones
-        plot.save(plot.rates(problem, [trajs[k] for k in shown], [tunings[k] for k in shown]), plot_path)
+        plot.save(plot.rates(problem, list(trajs.values()), list(tunings.values()), labels=list(tunings)),
+                  plot_path)
         typer.echo(f"wrote {plot_path}")
 
 
 @app.command(help=(
     "Run a grid of hyper-parameters at once (× seeds) and draw the steps to reach a tolerance as a heat map "
-    "over one or two of them (α and β by default): diverged cells light grey, never-converged dark grey, the "
-    "best cell starred, and on quadratics the analytic stability boundary and optimum on top. The axes are "
+    "over one or two of them (α and β by default): the steps until L − L_min stays below the tolerance to "
+    "the end; diverged cells light grey, cells that converged to another minimum (several known) pink, the "
+    "others not below it at the end dark grey; the best cell starred, and on quadratics the analytic "
+    "stability boundary and optimum (with the steps its rate predicts for the loss gap, ρ^{2t}) on top. The "
+    "axes are "
     "the method's searchable hyper-parameters over their declared ranges unless given: ranges are "
     "START:STOP:COUNT[:log] or lists a,b,c (--lr RANGE, --beta RANGE, or --axis NAME=RANGE); one value "
     "holds a hyper-parameter fixed."))
@@ -630,6 +903,7 @@ def sweep(
         given[name] = (f"--axis {name}", text)
     grid, fixed = _sweep_axes(method, given, sweep_mod.parse_range)
     cfg = _single(dataclasses.replace(opts, hypers={}), optimizer)
+    _never_overwrite(_inputs(cfg), "--output", output)
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
     held = {k: v for k, v in full.optimizers[0].hyperparams.items() if k not in grid} | fixed
@@ -639,7 +913,10 @@ def sweep(
                              progress=progress_bar(None, "sweeping"))
     plot.save(plot.sweep_map(result, prob), output)
     best = result.best()
-    typer.echo(f"{result!r}\nbest: " + ", ".join(f"{k}={v:.6g}" for k, v in best.items()))
+    where = tuple(int(np.argmin(np.abs(values - best[name]))) for name, values in result.axes.items())
+    taken = np.median(result.steps_to_tol[where])  # the best cell's steps (median over seeds)
+    after = f" (L − L_min stays ≤ {result.tol:.2g} from step {taken:g})" if taken >= 0 else ""
+    typer.echo(f"{result!r}\nbest: " + ", ".join(f"{k}={v:.6g}" for k, v in best.items()) + after)
     typer.echo(f"wrote {output}")
 
 
@@ -695,16 +972,20 @@ def tune(
     """Tune optimizers under one protocol."""
     from descentlab import plot
     from descentlab import tune as tune_mod
+    from descentlab.progress import progress_bar
 
     if output is not None:
         _check_suffix(output, plot.FORMATS)
     methods = [s.method for s in parse_optimizer_list(optimizers_ or ",".join(optimizers.featured()))]
     cfg = _single(dataclasses.replace(opts, settings={**opts.settings, "steps": budget}), methods[0])
+    if output is not None:
+        _never_overwrite(_inputs(cfg), "--output", output)
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
     result = tune_mod.tune(prob, methods, budget=budget, trials=trials, seeds=seeds,
-                           batch_size=opts.settings.get("batch_size"), start=full.start)
-    rows = [["optimizer", "best hyper-parameters", "final L − L_min (mean ± sd)", "steps to tol",
+                           batch_size=opts.settings.get("batch_size"), start=full.start,
+                           progress=progress_bar(None, "tuning"))
+    rows = [["optimizer", "best hyper-parameters", "final L − L_min (mean ± sd)", "steps to stay ≤ tol",
              "trials diverged"]]
     for r in result.results:
         rows.append([r.method, ", ".join(f"{k}={v:.4g}" for k, v in r.hyperparams.items()),
@@ -718,13 +999,18 @@ def tune(
 
 
 def _summary(problem, trajs) -> str:
-    """One line per optimizer: final loss, gap to the minimum, divergence."""
+    """One line per optimizer: final loss, gap to the minimum, how it ended (``Trajectory.status``:
+    ok, diverged / unbounded below at step k, or a period-2 cycle)."""
+    from descentlab.plot.figure import batch_text
+
     floor = problem.min_loss
-    rows = [["optimizer", "steps", "final loss"] + (["L − L_min"] if floor is not None else []) + ["status"]]
+    batches = any(t.batches is not None for t in trajs)  # then each run's batch size is a column
+    rows = [["optimizer", "steps", "final loss"] + (["L − L_min"] if floor is not None else [])
+            + (["batch"] if batches else []) + ["status"]]
     for t in trajs:
-        status = f"diverged at step {t.diverged_at}" if t.diverged_at is not None else "ok"
         gap = [f"{t.losses[-1] - floor:.3g}"] if floor is not None else []
-        rows.append([t.label, str(t.steps), f"{t.losses[-1]:.6g}", *gap, status])
+        batch = [batch_text(t, problem.n_examples)] if batches else []
+        rows.append([t.label, str(t.steps), f"{t.losses[-1]:.6g}", *gap, *batch, t.status])
     return _columns(rows)
 
 
@@ -754,6 +1040,24 @@ def _table(problem, traj, rows: int) -> str:
     return "\n".join(lines)
 
 
+class _DataLine(logging.Handler):
+    """Prints on stderr, once per command, the line a data file's reading logs: the file, its
+    separator, its rows and the columns taken as x and y (``descentlab.problems.data.read_csv``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.seen:
+            self.seen.add(message)
+            typer.echo(message, err=True)
+
+
+_DATA_LINE = _DataLine()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line on stderr and exit status 2.
 
@@ -762,6 +1066,12 @@ def main(argv: list[str] | None = None) -> int:
     """
     from descentlab.problems import ExpressionError
 
+    data_log = logging.getLogger("descentlab.data")  # every command that reads data says what it read
+    _DATA_LINE.seen.clear()
+    if _DATA_LINE not in data_log.handlers:
+        data_log.addHandler(_DATA_LINE)
+        data_log.setLevel(logging.INFO)
+        data_log.propagate = False
     for refresh in _REFRESH:  # options for the hyper-parameters of methods registered since import
         refresh()
     args = sys.argv[1:] if argv is None else argv

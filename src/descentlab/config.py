@@ -33,12 +33,15 @@ from descentlab.catalogue import NAMES as PROBLEM_NAMES
 from descentlab.datasets import MODELS as DATA_MODELS
 from descentlab.errors import InputError
 from descentlab.problems.base import Problem
+from descentlab.problems.data_fit import REDUCTIONS
 from descentlab.trajectory import Trajectory
 
 SGD_BATCH = 3
-"""Minibatch size used when a stochastic method (sgd) runs without one (sgd with all the data would be gd)."""
+"""Minibatch size a stochastic method (sgd) draws when no batch size is given, for itself only (sgd with
+all the data would be gd); the other optimizers keep all the data unless a batch size is given."""
 
-HEADER = "# descentlab configuration: descentlab compare --config THIS_FILE -o figure.png\n"
+HEADER = "# descentlab configuration: descentlab {command} --config THIS_FILE{output}\n"
+"""The first line of a dumped config: the command that reads it back."""
 
 
 class ConfigError(InputError):
@@ -47,20 +50,35 @@ class ConfigError(InputError):
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer of a run: a display name, its update rule, its hyper-parameters."""
+    """One optimizer of a run: a display name, its update rule, its hyper-parameters and, optionally,
+    its own minibatch size (``batch_size = 5`` in its TOML table, ``--set NAME.batch_size=5``)."""
 
     name: str
     method: str
     hyperparams: dict[str, float | int | str] = field(default_factory=dict)
+    batch_size: int | None = None
 
     def build(self) -> optim.Optimizer:
         return optim.make(self.method, **self.hyperparams)
 
 
-def _key(default: object, help: str, *short: str):
+def _key(default: object, help: str, *short: str, choices: tuple[str, ...] = ()):
     """A configuration key: a field of :class:`Config`, which is also the TOML key and the command-line
-    option ``--name`` (plus ``short`` flags), with the option's ``help``."""
-    return field(default=default, metadata={"help": help, "short": short})
+    option ``--name`` (plus ``short`` flags), with the option's ``help`` (``choices``: the values a
+    text key allows)."""
+    return field(default=default, metadata={"help": help, "short": short, "choices": choices})
+
+
+def _shown(help: str, commands: tuple[str, ...], default: object = None, choices: tuple[str, ...] = ()):
+    """A key of how a run is shown (not of the run itself): an option of ``commands`` only, unset
+    (None) until a command fills in its ``default`` (see :func:`presentation_defaults`);
+    ``choices``: the values a text key allows."""
+    return field(default=None, metadata={"help": help, "short": (), "commands": commands,
+                                         "command_default": default, "choices": choices})
+
+
+_VIEWS = ("figure", "compare", "lookahead", "animate", "html")
+"""The commands that draw a 2-D view of the loss (they take --xlim, --ylim, --aspect)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +102,10 @@ class Config:
     params: str | None = _key(
         None, "Names of the --model's parameters, e.g. a,b,c (default: the p0, p1, … it uses).")
     data: str | None = _key(None, "CSV file of x, y data to fit (default: the problem's built-in data).")
-    x: str | None = _key(None, "Column of --data used as x (default: first numeric).")
-    y: str | None = _key(None, "Column of --data used as y (default: 2nd numeric).")
+    x: str | None = _key(None, "Column of --data used as x (default: the first numeric one, not an id).")
+    y: str | None = _key(None, "Column of --data used as y (default: the next numeric one, not an id).")
+    delimiter: str | None = _key(
+        None, "Column separator of --data: , ; tab (or any one character); default: detected from the file.")
     kappa: float | None = _key(None, "Condition number κ ≥ 1 (quadratic only; default 10).")
     angle: float | None = _key(
         None, "Rotation of the quadratic's axes in degrees (quadratic only; default 30).")
@@ -94,15 +114,72 @@ class Config:
         "problem).")
     steps: int | None = _key(None, "Number of updates T ≥ 0 (default: suggested for the problem).", "-n")
     batch_size: int | None = _key(
-        None, "Minibatch size 1..N for data problems (default: all N, except with a stochastic method, which "
-        f"draws {SGD_BATCH} examples per step). Compared optimizers share one batch sequence.", "-b")
+        None, "Minibatch size 1..N for data problems, for every optimizer that takes minibatches (default: "
+        f"all N; a stochastic method such as sgd then draws {SGD_BATCH} examples per step for itself only). "
+        "Optimizers with the same batch size share one batch sequence; --set NAME.batch_size=B sets one "
+        "optimizer's own.", "-b")
     seed: int = _key(0, "Seed of the minibatch draw (default 0).")
+    reduction: str | None = _key(
+        None, "How a data problem's loss adds up its examples: sum (the book's L = Σ ℓ_i; default) or mean "
+        "(Σ ℓ_i / N on all the data, / |B| on a minibatch). mean multiplies the suggested gradient and "
+        "momentum α by N: the same run, with κ unchanged.", choices=REDUCTIONS)
+    # how the run is shown: each key is an option of the commands it names (see presentation_keys)
+    levels: str | None = _shown(
+        "Contour levels: auto, linear (quadratic spacing, for bowls) or log (steep surfaces).",
+        ("figure", "compare", "html"), "auto", ("auto", "linear", "log"))
+    resolution: int | None = _shown("Grid points per axis of the surface (2..2000; default 150).",
+                                    ("figure", "compare", "lookahead", "html"), 150)
+    labels: int | None = _shown("At most this many iterates are numbered on the contour map (default 12).",
+                                ("figure",), 12)
+    slice: str | None = _shown(
+        "For more than two parameters: the two to draw, e.g. p0,p2; the others are held at the run's "
+        "final values (default: the first two).", ("figure", "compare", "animate", "html"))
+    xlim: tuple[float, ...] | None = _shown(
+        "Range of the first drawn parameter, LOW,HIGH, e.g. -2,2 (default: the function's interesting "
+        "region: minima, start and path).", _VIEWS)
+    ylim: tuple[float, ...] | None = _shown(
+        "Range of the second drawn parameter, LOW,HIGH (default: as --xlim).", _VIEWS)
+    aspect: str | None = _shown(
+        "Axis scales of the contour map: equal (gradients drawn perpendicular to the contours) or auto "
+        "(fill the panel); default: equal unless the view's two ranges differ more than 3×.", _VIEWS,
+        None, ("equal", "auto"))
+    trace: bool | None = _shown(
+        "Also mark where each gradient was taken (Nesterov's look-ahead points); lookahead: draw the "
+        "whole run with its look-ahead points instead of one step.", ("compare", "lookahead"), False)
+    step: int | None = _shown("The step t to explain (0..T−1; default: the step where the two rules "
+                              "part most).", ("lookahead",))
+    frames: int | None = _shown(
+        "Frames of the animation, or positions of the page's slider: at most this many (≥ 2), spread "
+        "evenly over the run, the first and last step kept (default 120).", ("animate", "html"), 120)
+    fps: int | None = _shown("Frames per second (1..60; default 12).", ("animate",), 12)
+    size: str | None = _shown("Frame size in pixels, WIDTHxHEIGHT (default 960x760).", ("animate",),
+                              "960x760")
+    dpi: int | None = _shown("Pixels per inch of the drawing (20..300; default 80): larger draws text and "
+                             "lines smaller.", ("animate",), 80)
+    title: str | None = _shown("Title of the page and the figure (default: problem, optimizers, start, "
+                               "steps).", ("html",))
+    rows: int | None = _shown("Rows of the printed table (even steps; default 12).", ("run",), 12)
     optimizers: tuple[OptimizerSpec, ...] = ()  # the tables [optimizers.NAME]
 
     # ---- building ------------------------------------------------------------------------------
 
     def build_problem(self) -> Problem:
-        """The problem this config names (built-in, or ``data`` read from CSV)."""
+        """The problem this config names (built-in, or ``data`` read from CSV), its loss summed or
+        averaged over the examples as ``reduction`` says."""
+        from descentlab.problems import with_reduction
+
+        problem = self._summed_problem()
+        if self.reduction is None or self.reduction == "sum":
+            return problem
+        if self.reduction not in REDUCTIONS:
+            raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
+        if problem.n_examples is None:
+            raise ConfigError(f"reduction {self.reduction} applies to problems with data (line-fit, gabor, "
+                              f"--data, --model); {problem.name!r} has none")
+        return with_reduction(problem, self.reduction)
+
+    def _summed_problem(self) -> Problem:
+        """The problem as the book writes it, its loss the sum over the examples."""
         from descentlab import catalogue, datasets
 
         if self.loss is not None or self.model is not None:
@@ -113,9 +190,10 @@ class Config:
         if quad and self.problem != "quadratic":
             raise ConfigError(f"{next(iter(quad))} applies to problem 'quadratic' only, not {self.problem!r}")
         if self.data is not None:
-            return datasets.from_csv(self.data, model=self.problem, x=self.x, y=self.y)
-        if self.x is not None or self.y is not None:
-            raise ConfigError("x and y choose columns of data; give data (a CSV file) too")
+            return datasets.from_csv(self.data, model=self.problem, x=self.x, y=self.y,
+                                     delimiter=self.delimiter)
+        if self.x is not None or self.y is not None or self.delimiter is not None:
+            raise ConfigError("x, y and delimiter say how to read data; give data (a CSV file) too")
         return catalogue.by_name(self.problem, **quad)
 
     def _own_problem(self) -> Problem:
@@ -131,7 +209,7 @@ class Config:
             return problems.from_expression(self.loss, start=self.start, params=self.params)
         if self.data is None:
             raise ConfigError("a model is fitted to data: give data (a CSV file) too")
-        table = datasets.read_csv(self.data, self.x, self.y)
+        table = datasets.read_csv(self.data, self.x, self.y, self.delimiter)
         return problems.from_expression(self.model, data=table, start=self.start, params=self.params)
 
     def resolved(self, problem: Problem | None = None) -> Config:
@@ -143,26 +221,51 @@ class Config:
         for spec in self.optimizers:
             method = optim.get(spec.method)
             hyper = {}
+            drawn = self.batch_for(spec, problem)  # a minibatch's curvature sets its suggested step
+            drawn = drawn if drawn is not None and drawn < (problem.n_examples or 0) else None
             for h in method.hypers:
                 if h.name in spec.hyperparams:
                     continue
-                suggested = problem.suggested.value(h.suggest) if h.suggest else None
+                suggested = problem.suggested.value(h.suggest, drawn) if h.suggest else None
                 hyper[h.name] = h.default if suggested is None else suggested
             for key in spec.hyperparams:
                 if key not in method.hyper_names:
                     raise ConfigError(f"{spec.name} ({spec.method}) has no hyper-parameter {key!r}; "
                                       f"it takes {', '.join(method.hyper_names)}")
             merged = hyper | spec.hyperparams
-            specs.append(OptimizerSpec(spec.name, spec.method, {k: merged[k] for k in method.hyper_names}))
+            specs.append(OptimizerSpec(spec.name, spec.method, {k: merged[k] for k in method.hyper_names},
+                                       spec.batch_size))
         start = problem.suggested.start if self.start is None else self.start
-        batch = self.batch_size
-        if batch is None and problem.n_examples is not None and any(optim.get(s.method).stochastic
-                                                                    for s in specs):
-            batch = min(SGD_BATCH, problem.n_examples)
+        data = None if self.data is None else str(Path(self.data).absolute())  # valid from anywhere
+        specs = [dataclasses.replace(s, batch_size=self.batch_for(s, problem)) for s in specs]
         return dataclasses.replace(
-            self, optimizers=tuple(specs),
+            self, optimizers=tuple(specs), data=data,
             start=tuple(float(v) for v in validation.point("start", start, problem.n_params)),
-            steps=problem.suggested.steps if self.steps is None else self.steps, batch_size=batch)
+            steps=problem.suggested.steps if self.steps is None else self.steps)
+
+    def batch_for(self, spec: OptimizerSpec, problem: Problem) -> int | None:
+        """The minibatch size of one optimizer's run (None: all the data): its own ``batch_size``,
+        else this config's, else — a stochastic method (sgd) on data — its own default of
+        :data:`SGD_BATCH`. A method that takes its gradient on all the data (gd) always gets None;
+        no optimizer's batches depend on which others are compared with it."""
+        method = optim.get(spec.method)
+        if method.full_batch:
+            if spec.batch_size is not None:
+                raise ConfigError(f"{spec.name}: {spec.method} takes its gradient on all the data, so it "
+                                  "takes no batch_size (use sgd for minibatches)")
+            return None
+        if spec.batch_size is not None:
+            return spec.batch_size
+        if self.batch_size is not None:
+            return self.batch_size
+        if method.stochastic and problem.n_examples is not None:
+            return min(SGD_BATCH, problem.n_examples)
+        return None
+
+    def default_batch(self, spec: OptimizerSpec, problem: Problem) -> bool:
+        """Whether ``spec`` draws minibatches only because its method is stochastic (sgd's default)."""
+        own = spec.batch_size is None and self.batch_size is None
+        return own and self.batch_for(spec, problem) is not None
 
     def run(self) -> tuple[Problem, list[Trajectory]]:
         """Build the problem and run every optimizer from the same start on the same batches."""
@@ -171,13 +274,33 @@ class Config:
         problem = self.build_problem()
         full = self.resolved(problem)
         opts = [s.build() for s in full.optimizers]
-        return problem, run_many(opts, problem, full.start, full.steps, batch_size=full.batch_size,
-                                 seed=full.seed)
+        trajs = run_many(opts, problem, full.start, full.steps, seed=full.seed,
+                         batch_size=[s.batch_size for s in full.optimizers])
+        # each run remembers its configuration, so a saved run can be drawn again (figure --from),
+        # and whether its minibatches are sgd's own default (said in compare's table and title)
+        default = [{"default_batch": True} if self.default_batch(s, problem) else {} for s in self.optimizers]
+        return problem, [dataclasses.replace(t, meta={**t.meta, "config": full.for_run(spec).to_dict(), **d})
+                         for t, spec, d in zip(trajs, full.optimizers, default, strict=True)]
+
+    def for_run(self, spec: OptimizerSpec) -> Config:
+        """The configuration of the run of one optimizer: this config's run keys and ``spec`` alone
+        (the keys of how it is shown are left out)."""
+        return dataclasses.replace(self, optimizers=(spec,), **{k: None for k in PRESENTATION_KEYS})
+
+    # ---- how a run is shown --------------------------------------------------------------------
+
+    def with_defaults_for(self, command: str) -> Config:
+        """This config with every key of how ``command`` shows the run that is unset given the
+        command's default (so that a dumped config states them)."""
+        return dataclasses.replace(self, **{
+            key: default for key, default in presentation_defaults(command).items()
+            if getattr(self, key) is None and default is not None})
 
     # ---- overrides -----------------------------------------------------------------------------
 
     def with_set(self, assignment: str) -> Config:
-        """Apply ``NAME.KEY=VALUE`` (``nesterov.lr=0.01``) to the optimizer called NAME."""
+        """Apply ``NAME.KEY=VALUE`` (``nesterov.lr=0.01``) to the optimizer called NAME; KEY is one of
+        its hyper-parameters or ``batch_size`` (its own minibatch size)."""
         target, eq, value = assignment.partition("=")
         name, dot, key = target.strip().rpartition(".")
         if not (eq and dot and name and key and value.strip()):
@@ -186,6 +309,10 @@ class Config:
         if name not in names:
             raise ConfigError(f"--set {target}: {name!r} is not among the optimizers ({', '.join(names)})")
         spec = next(s for s in self.optimizers if s.name == name)
+        if key.strip() == BATCH_KEY:
+            size = _own_batch(spec.method, value.strip(), f"--set {target}")
+            return dataclasses.replace(self, optimizers=tuple(
+                dataclasses.replace(s, batch_size=size) if s.name == name else s for s in self.optimizers))
         try:
             parsed = optim.get(spec.method).hyper(key.strip()).parse(value)
         except InputError as err:
@@ -196,16 +323,24 @@ class Config:
 
     # ---- TOML ----------------------------------------------------------------------------------
 
-    def to_toml(self) -> str:
-        """The config as TOML (``Config.from_toml`` reads it back equal), written by tomli-w."""
+    def to_dict(self) -> dict:
+        """The config as plain TOML/JSON values: the keys that are set, then the optimizer tables."""
         own = self.loss is not None or self.model is not None
         doc = {key: _plain(getattr(self, key)) for key in TOP_KEYS[:-1]
                if getattr(self, key) is not None and not (key == "problem" and own)}
         if self.optimizers:
             doc["optimizers"] = {
                 spec.name: ({"method": spec.method} if spec.method != spec.name else {})
-                | {k: _plain(v) for k, v in spec.hyperparams.items()} for spec in self.optimizers}
-        return HEADER + tomli_w.dumps(doc)
+                | {k: _plain(v) for k, v in spec.hyperparams.items()}
+                | ({BATCH_KEY: spec.batch_size} if spec.batch_size is not None else {})
+                for spec in self.optimizers}
+        return doc
+
+    def to_toml(self, command: str = "compare") -> str:
+        """The config as TOML (``Config.from_toml`` reads it back equal), written by tomli-w, under a
+        comment line naming the ``command`` that reads it back."""
+        output = "" if command == "run" else " -o OUTPUT"
+        return HEADER.format(command=command, output=output) + tomli_w.dumps(self.to_dict())
 
     @classmethod
     def from_toml(cls, text: str, source: str = "config") -> Config:
@@ -226,7 +361,13 @@ class Config:
             raise ConfigError(f"{p}: no such file") from None
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"{p}: cannot read ({getattr(err, 'strerror', None) or err})") from None
-        return cls.from_toml(text, str(p))
+        cfg = cls.from_toml(text, str(p))
+        if cfg.data is not None and not Path(cfg.data).expanduser().is_absolute():
+            # a relative data path is read from the configuration file's directory, not the cwd
+            cfg = dataclasses.replace(cfg, data=str(p.parent / Path(cfg.data)))
+        elif cfg.data is not None:
+            cfg = dataclasses.replace(cfg, data=str(Path(cfg.data).expanduser()))
+        return cfg
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "config") -> Config:
@@ -250,6 +391,22 @@ class Config:
 TOP_KEYS = tuple(f.name for f in dataclasses.fields(Config))
 """The configuration keys, in the order a TOML file lists them (the ``optimizers`` tables last)."""
 
+PRESENTATION_KEYS = tuple(f.name for f in dataclasses.fields(Config) if "commands" in f.metadata)
+"""The keys of how a run is shown (levels, resolution, frames …), each an option of some commands only;
+the others are the keys of the run itself."""
+
+
+def presentation_keys(command: str) -> tuple[str, ...]:
+    """The presentation keys that are options of ``command`` (e.g. ``"figure"``)."""
+    return tuple(f.name for f in dataclasses.fields(Config) if command in f.metadata.get("commands", ()))
+
+
+def presentation_defaults(command: str) -> dict[str, object]:
+    """Key → the value ``command`` uses when the key is unset (None: the command decides, e.g. the
+    step where two rules part most)."""
+    return {f.name: f.metadata["command_default"] for f in dataclasses.fields(Config)
+            if command in f.metadata.get("commands", ())}
+
 
 def _kind(annotation: object) -> type:
     """The type a key holds, without its ``| None``: ``str``, ``float``, ``int`` or ``tuple``."""
@@ -272,10 +429,17 @@ def _checked(key: str, value: object, kind: type, source: str) -> object:
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
             raise ConfigError(f"{source}: {key} must be a list of numbers, got {value!r}")
         return tuple(float(v) for v in value)
-    ok = _is_number(value) if kind is float else (isinstance(value, kind) and not isinstance(value, bool))
+    ok = _is_number(value) if kind is float else (isinstance(value, kind)
+                                                  and (kind is bool or not isinstance(value, bool)))
     if not ok:
         raise ConfigError(f"{source}: {key} = {value!r} has the wrong type")
+    choices = _FIELDS[key].metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{source}: {key} must be one of {', '.join(choices)}, got {value!r}")
     return float(value) if kind is float else value
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
 def _check_problem(name: str, prefix: str = "") -> None:
@@ -293,7 +457,7 @@ def _spec(name: str, table: object, source: str) -> OptimizerSpec:
     spec = optim.get(method)
     hyper = {}
     for key, value in table.items():
-        if key == "method":
+        if key in ("method", BATCH_KEY):
             continue
         if key not in spec.hyper_names:
             raise ConfigError(f"{source}: optimizers.{name}: {method} has no hyper-parameter {key!r}; "
@@ -305,7 +469,29 @@ def _spec(name: str, table: object, source: str) -> OptimizerSpec:
             hyper[key] = h.check(value)
         except InputError as err:
             raise ConfigError(f"{source}: optimizers.{name}.{key}: {err}") from None
-    return OptimizerSpec(name, method, hyper)
+    size = table.get(BATCH_KEY)
+    if size is not None:
+        size = _own_batch(method, size, f"{source}: optimizers.{name}.{BATCH_KEY}")
+    return OptimizerSpec(name, method, hyper, size)
+
+
+BATCH_KEY = "batch_size"
+"""The key of an optimizer's own minibatch size, in its TOML table and in ``--set NAME.batch_size=B``."""
+
+
+def _own_batch(method: str, value: object, where: str) -> int:
+    """One optimizer's own batch size (a whole number ≥ 1; its upper end N is checked by the run)."""
+    if optim.get(method).full_batch:
+        raise ConfigError(f"{where}: {method} takes its gradient on all the data, so it takes no batch size "
+                          "(use sgd for minibatches)")
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise ConfigError(f"{where}: a batch size is a whole number ≥ 1, got {value!r}") from None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: a batch size is a whole number ≥ 1, got {value!r}")
+    return value
 
 
 def _plain(value: object) -> object:

@@ -42,3 +42,36 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` name one existing file (through links, ``..`` or another spelling)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is missing: writing ``a`` cannot clobber ``b``
+        return False
+
+
+def write_texts_atomic(texts: dict[str | Path, str]) -> list[Path]:
+    """Write several files that belong together (a table and its metadata): each is written to a
+    temporary file beside it first, and only when all are written are they renamed into place, so
+    a failure leaves every target untouched."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            target = Path(path)
+            directory = target.parent if str(target.parent) else Path(".")
+            if not directory.is_dir():
+                raise FileNotFoundError(f"{directory}: no such directory")
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=directory)
+            os.close(fd)
+            staged.append((tmp, target))
+            Path(tmp).write_text(text, encoding="utf-8")
+            os.chmod(tmp, _mode_for(target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return [target for _, target in staged]

@@ -78,8 +78,9 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
 
     Returns:
         A :class:`~descentlab.trajectory.Trajectory`. The run stops early, with ``diverged_at``
-        set, at the first iterate that breaks :mod:`descentlab.divergence`'s rule; no
-        RuntimeWarning is emitted.
+        set, at the first iterate that breaks :mod:`descentlab.divergence`'s rule, and
+        ``stop_reason`` says which way ("diverged" or "unbounded below"; "completed" when it
+        went all its steps); no RuntimeWarning is emitted.
     """
     if not isinstance(optimizer, Optimizer):
         raise InputTypeError(f"optimizer must be a descentlab Optimizer, got {type(optimizer).__name__}")
@@ -101,12 +102,12 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
     recorded = [[state[i]] for i in where]
     needs_loss = optimizer.method.needs_loss
     full_probe = probe(problem) if needs_loss and plan is None else None
-    diverged_at = None
+    diverged_at, stop_reason = None, divergence.COMPLETED
     with np.errstate(all="ignore"):
         losses.append(float(problem.loss(phi0)))
         if not np.isfinite(losses[0]):
             raise InputError(f"the loss at start {phi0.tolist()} is not finite ({losses[0]})")
-        limit = divergence.bound(losses[0])
+        limit = divergence.limits(losses[0])
         for t in range(steps):
             batch = None if plan is None else plan[t]
             x = optimizer.gradient_point(state)
@@ -117,8 +118,9 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
                 new = optimizer.update(state, g)
             loss = float(problem.loss(new.params))
             kept = [new[i] for i in where]
-            if divergence.diverged_one(loss, limit, kept):
-                diverged_at = t + 1
+            reason = divergence.reason_one(loss, limit, kept)
+            if reason is not None:
+                diverged_at, stop_reason = t + 1, reason
                 break
             state = new
             params.append(new.params)
@@ -139,30 +141,64 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
         batches=None if plan is None else tuple(np.asarray(b, dtype=np.int64) for b in plan[:done]),
         diverged_at=diverged_at, seed=seed if plan is not None and batches is None else None,
         batch_size=None if batch_size is None else int(batch_size),  # validated; numpy ints → int
+        stop_reason=stop_reason,
     )
 
 
 def run_many(optimizers: Sequence[Optimizer], problem: Problem, start: Sequence[float] | None = None,
-             steps: int | None = None, *, batch_size: int | None = None, seed: int = 0,
+             steps: int | None = None, *, batch_size: int | Sequence[int | None] | None = None, seed: int = 0,
              batches: Sequence | None = None) -> list[Trajectory]:
     """Run several optimizers from one start for a fair comparison.
 
-    With minibatches, the batch sequence is drawn **once** (or taken from ``batches``) and every
-    optimizer sees the same examples at the same step; each such trajectory records ``seed`` and
-    ``batch_size`` and ``meta["shared_batches"] = True``. Gradient descent (``gd``) always uses
-    all the data, as the book defines it (and so does every method that declares ``full_batch``).
-    Arguments are as for :func:`run`.
+    ``batch_size`` is one size for every optimizer that takes minibatches, or a sequence with one
+    entry per optimizer (None: all the data), so that each may have its own (sgd a small batch,
+    momentum all the data). The batch sequence of a size is drawn **once** from ``seed``
+    (:func:`draw_batches`), and every optimizer with that size sees the same examples at the same
+    step, whichever others run beside it; ``batches`` instead gives one sequence to all. Each
+    minibatch trajectory records ``seed`` and ``batch_size`` and ``meta["shared_batches"] = True``.
+    Gradient descent (``gd``) always uses all the data, as the book defines it (and so does every
+    method that declares ``full_batch``: a size given for it alone is an error). Arguments are
+    otherwise as for :func:`run`.
     """
     if len(optimizers) == 0:
         raise InputError("give at least one optimizer to run")
     steps = problem.suggested.steps if steps is None else validation.integer("steps", steps, 0)
     seed = validation.integer("seed", seed, 0)
-    plan = _batches(problem, steps, batch_size, seed, batches)
-    trajs = [run(opt, problem, start, steps, batches=None if opt.method.full_batch else plan)
-             for opt in optimizers]
-    if plan is None:
-        return trajs
-    return [t if t.batches is None else
-            dataclasses.replace(t, seed=seed if batches is None else None,
-                                batch_size=None if batch_size is None else int(batch_size),
-                                meta={**t.meta, "shared_batches": True}) for t in trajs]
+    sizes = _sizes(optimizers, batch_size)
+    if batches is not None and any(s is not None for s in sizes):
+        raise InputError("give either batch_size or batches, not both")
+    given = _batches(problem, steps, None, seed, batches)
+    plans: dict[int, list[np.ndarray]] = {}
+    trajs = []
+    for opt, size in zip(optimizers, sizes, strict=True):
+        if opt.method.full_batch:
+            plan = None
+        elif size is None:
+            plan = given
+        else:
+            if size not in plans:
+                plans[size] = _batches(problem, steps, size, seed, None)
+            plan = plans[size]
+        traj = run(opt, problem, start, steps, batches=plan)
+        if plan is not None:
+            traj = dataclasses.replace(traj, seed=seed if batches is None else None,
+                                       batch_size=None if batches is not None else int(size),
+                                       meta={**traj.meta, "shared_batches": True})
+        trajs.append(traj)
+    return trajs
+
+
+def _sizes(optimizers: Sequence[Optimizer], batch_size) -> list[int | None]:
+    """One batch size per optimizer (None: all the data) from ``run_many``'s ``batch_size``."""
+    if batch_size is None or isinstance(batch_size, int | np.integer):
+        return [None if opt.method.full_batch else batch_size for opt in optimizers]
+    if isinstance(batch_size, str) or not isinstance(batch_size, Sequence):
+        raise InputTypeError(f"batch_size must be a whole number, None or one per optimizer, "
+                             f"got {batch_size!r}")
+    if len(batch_size) != len(optimizers):
+        raise InputError(f"batch_size has {len(batch_size)} entries for {len(optimizers)} optimizers")
+    for opt, size in zip(optimizers, batch_size, strict=True):
+        if size is not None and opt.method.full_batch:
+            raise InputError(f"{opt.name} takes its gradient on all the data; give it batch size None "
+                             "(use sgd for minibatches)")
+    return list(batch_size)

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from descentlab import validation
+from descentlab import framing, validation
 from descentlab.errors import InputError
+from descentlab.framing import ASPECTS, Bounds, view_bounds  # noqa: F401  (re-exported)
 from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import DataFit
-from descentlab.problems.slices import parameter_indices, slice_problem
+from descentlab.problems.slices import Slice, parameter_indices, slice_problem
 from descentlab.trajectory import Trajectory
-
-Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +38,16 @@ class Path:
     diverged_at: int | None
     grads: np.ndarray | None = None        # (T, 2) the gradient step t used (taken at lookahead[t])
     hyperparams: dict | None = None        # the run's hyper-parameters ({"lr": α, "beta": β, …})
+    stop_reason: str | None = None         # "completed", "diverged" or "unbounded below"
+    leaves_at: int | None = None           # the first step outside the view (a run that ran away)
+    drawn_losses: np.ndarray | None = None  # (T+1,) the drawn surface's loss at points: a slice's
+    slice_gap: float | None = None         # on a slice: max_t |L[φ_t] − the slice's loss at φ_t|
+
+    @property
+    def on_surface(self) -> np.ndarray:
+        """The heights that put the path on the drawn surface: the loss of the surface drawn (on a
+        slice, not the run's own loss, whose other parameters differ), NaN outside the view."""
+        return self.losses if self.drawn_losses is None else self.drawn_losses
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +68,15 @@ class Scene:
     data: tuple[np.ndarray, np.ndarray] | None
     data_labels: tuple[str, str]
     model_x: np.ndarray | None  # (M,) inputs for the model lines
+    aspect: str = "auto"        # "equal": one unit of φ0 as long as one of φ1 (framing.ASPECTS)
+    minima_found: bool = False  # the starred minima were found numerically (the problem knows none)
+    note: str | None = None     # what the view leaves out or bends, in words (slices, stretched axes)
+
+    @property
+    def stretched(self) -> bool:
+        """Drawn with unequal axis scales and ranges far from square: gradients are not drawn
+        perpendicular to their contours, and the figure says so."""
+        return self.aspect != "equal" and framing.ratio(self.bounds) > 1.5
 
     @property
     def has_data(self) -> bool:
@@ -66,11 +84,12 @@ class Scene:
 
 
 def numbered_steps(points: np.ndarray, bounds: Bounds, max_labels: int = 12,
-                   min_gap: float = 0.06) -> np.ndarray:
+                   min_gap: float = 0.06, avoid: np.ndarray | None = None) -> np.ndarray:
     """Which iterates to number so that labels neither crowd nor overlap.
 
     Greedy from the first iterate: a candidate (every k-th, at most ``max_labels``) is numbered
-    when it lies at least ``min_gap`` (as a fraction of the view) from every numbered one. The
+    when it lies at least ``min_gap`` (as a fraction of the view) from every numbered one and from
+    every point of ``avoid`` (the starred minima, so that numbers do not pile onto a star). The
     first and the last iterate are always numbered.
     """
     n = len(points)
@@ -78,44 +97,19 @@ def numbered_steps(points: np.ndarray, bounds: Bounds, max_labels: int = 12,
         return np.arange(0)
     scale = np.array([bounds[0][1] - bounds[0][0], bounds[1][1] - bounds[1][0]])
     unit = points[:, :2] / scale
+    stars = np.empty((0, 2)) if avoid is None else np.asarray(avoid, dtype=np.float64).reshape(-1, 2) / scale
     stride = max(1, int(np.ceil((n - 1) / max(max_labels - 1, 1))))
     last = n - 1
     kept = [0]
     for t in range(stride, last, stride):
         if all(np.linalg.norm(unit[t] - unit[k]) >= min_gap for k in kept) and \
-                np.linalg.norm(unit[t] - unit[last]) >= min_gap:
+                np.linalg.norm(unit[t] - unit[last]) >= min_gap and \
+                all(np.linalg.norm(unit[t] - star) >= min_gap for star in stars):
             kept.append(t)
     if last > 0:
         kept = [k for k in kept if k == 0 or np.linalg.norm(unit[k] - unit[last]) >= min_gap]
         kept.append(last)
     return np.array(kept)
-
-
-def view_bounds(problem: Problem, paths: Sequence[np.ndarray], margin: float = 0.12,
-                diverged: Sequence[bool] | None = None) -> Bounds:
-    """A box that contains every path and the minimum nearest each path's end.
-
-    The problem's suggested view is used when it already contains all of that. Paths flagged in
-    ``diverged`` are left out of the framing when others did not diverge, so one run flying off
-    does not squeeze the rest into a corner (its figure notes where it diverged).
-    """
-    if diverged is not None and not all(diverged):
-        paths = [p for p, gone in zip(paths, diverged, strict=True) if not gone]
-    pts = [p for p in paths if len(p)]
-    must = np.concatenate(pts) if pts else np.asarray([problem.suggested.start[:2]], dtype=float)
-    if len(problem.minima):
-        nearest = [problem.minima[np.argmin(np.linalg.norm(problem.minima[:, :2] - p[-1], axis=1)), :2]
-                   for p in pts] or [problem.minima[0, :2]]
-        must = np.vstack([must, nearest])
-    lo, hi = must.min(axis=0), must.max(axis=0)
-    view = problem.suggested.view
-    if view is not None and all(view[k][0] <= lo[k] and hi[k] <= view[k][1] for k in range(2)):
-        return (tuple(map(float, view[0])), tuple(map(float, view[1])))
-    span = hi - lo
-    pad = np.maximum(margin * span, 0.05 * max(float(span.max()), 1e-3))
-    pad = np.maximum(pad, 0.5 * (0.25 * span.max() - span))  # keep the box from being a sliver
-    lo, hi = lo - pad, hi + pad
-    return ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
 
 
 def loss_grid(problem: Problem, bounds: Bounds, resolution: int = 150):
@@ -169,18 +163,32 @@ def slice_trajectory(trajectory: Trajectory, keep: Sequence[str | int] | str) ->
         buffers={k: v[:, idx] if v.ndim == 2 else v for k, v in trajectory.buffers.items()})
 
 
+def slice_owner(trajectories: Sequence[Trajectory]) -> int:
+    """The run a 2-D slice goes through: the one with the lowest final loss among those that went all
+    their steps (among all of them when none did)."""
+    trajs = list(trajectories)
+    if not trajs:
+        raise InputError("give at least one trajectory to draw")
+    pool = [i for i, t in enumerate(trajs) if t.diverged_at is None] or list(range(len(trajs)))
+    return min(pool, key=lambda i: (not np.isfinite(trajs[i].losses[-1]), float(trajs[i].losses[-1])))
+
+
 def drawable(problem: Problem, trajectories: Sequence[Trajectory],
              keep: Sequence[str | int] | str | None = None,
              ) -> tuple[Problem, list[Trajectory], list[np.ndarray] | None]:
     """What a 2-D view draws: ``(problem, trajectories, full_params)``.
 
     A two-parameter problem with no ``keep`` is drawn as it is (``full_params`` None). Otherwise
-    the view is the slice through the first run's final point in the two parameters ``keep``
-    (default: the first two), the runs are cut to them, and ``full_params`` holds each run's
-    iterates in all parameters (figures use them for the model lines).
+    the view is the slice in the two parameters ``keep`` (default: the first two) through the final
+    point of the best run (:func:`slice_owner`: the lowest final loss), which its name says; the
+    runs are cut to those two parameters, and ``full_params`` holds each run's iterates in all
+    parameters (figures use them for the model lines and the full start). A path is drawn on the
+    slice's surface (:attr:`Path.on_surface`); its own loss differs where its other parameters
+    differ from the slice's, by :attr:`Path.slice_gap` at most, which figures report.
     """
+    trajs = list(trajectories)
     if keep is None and problem.n_params == 2:
-        return problem, list(trajectories), None
+        return problem, trajs, None
     if problem.n_params < 2:
         raise InputError(f"a 2-D view needs two parameters; {problem.name!r} has {problem.n_params}")
     names = parameter_indices(tuple(problem.param_names),
@@ -188,22 +196,40 @@ def drawable(problem: Problem, trajectories: Sequence[Trajectory],
     if len(names) != 2:
         raise InputError(f"a slice keeps two parameters, e.g. {','.join(problem.param_names[:2])}; "
                          f"got {keep!r}")
-    view = slice_problem(problem, names, at=trajectories[0].final)
-    return view, [slice_trajectory(t, names) for t in trajectories], [t.params for t in trajectories]
+    owner = trajs[slice_owner(trajs)]
+    point = np.asarray(owner.final, dtype=np.float64)
+    held = [i for i in range(problem.n_params) if i not in names]
+    name = None
+    if held:
+        fixed = ", ".join(f"{problem.param_names[i]}={point[i]:.4g}" for i in held)
+        who = "the run's" if len(trajs) == 1 else (
+            f"{owner.optimizer}'s" if [t.optimizer for t in trajs].count(owner.optimizer) == 1
+            else f"{owner.label}'s")
+        name = f"{problem.name} — 2-D slice at {fixed} ({who} final point)"
+    view = slice_problem(problem, names, at=point, name=name)
+    return view, [slice_trajectory(t, names) for t in trajs], [t.params for t in trajs]
 
 
 def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
           resolution: int = 150, log_levels: bool | None = None, bounds: Bounds | None = None,
-          max_labels: int = 12, full_params: Sequence[np.ndarray] | None = None) -> Scene:
+          max_labels: int = 12, full_params: Sequence[np.ndarray] | None = None,
+          xlim: Sequence[float] | None = None, ylim: Sequence[float] | None = None,
+          aspect: str | None = None, panel: float | None = None) -> Scene:
     """The scene for ``problem`` and one or more trajectories of it (two-parameter problems).
 
     Args:
         resolution: grid points per axis for the surface and contours.
         log_levels: log-spaced contour levels (default: the problem's preference).
-        bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) to override the automatic view.
+        bounds: ((φ0_min, φ0_max), (φ1_min, φ1_max)) to override the automatic view
+            (:func:`descentlab.framing.frame`).
         max_labels: at most this many iterates get a number per path.
         full_params: for a 2-D slice of a model with more parameters, each run's iterates in all
             its parameters, so that model lines are those of the whole iterate.
+        xlim, ylim: (low, high) of one axis instead of the automatic range (they win over ``bounds``).
+        aspect: ``"equal"``, ``"auto"``, or None: equal scales where the view's ranges allow
+            (:func:`descentlab.framing.default_aspect`).
+        panel: width / height of the contour panel, if the renderer knows it: an automatic view
+            drawn with equal scales takes its shape.
     """
     trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
     if problem.n_params != 2:
@@ -212,9 +238,13 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
     for t in trajs:
         if t.params.shape[1] != 2:
             raise InputError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
-    if bounds is None:
-        bounds = view_bounds(problem, [t.params for t in trajs],
-                             diverged=[t.diverged_at is not None for t in trajs])
+    stopped = [t.diverged_at is not None for t in trajs]
+    if bounds is not None:
+        xlim = bounds[0] if xlim is None else xlim
+        ylim = bounds[1] if ylim is None else ylim
+    frame = framing.frame(problem, [t.params for t in trajs], stopped, xlim=xlim, ylim=ylim, aspect=aspect,
+                          panel=panel)
+    bounds = frame.bounds
     gx, gy, z = loss_grid(problem, bounds, resolution)
     log = problem.log_levels if log_levels is None else bool(log_levels)
     min_loss = problem.min_loss
@@ -224,26 +254,61 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
         lo, hi = float(problem.x.min()), float(problem.x.max())
         pad = 0.05 * (hi - lo or 1.0)
         model_x = np.linspace(lo - pad, hi + pad, 200)
-    predict = problem.predict if isinstance(problem, DataFit) else None
-    if full_params is not None:  # a slice: the model of each iterate uses all of its parameters
-        predict = problem.base.predict  # type: ignore[attr-defined]
+    predict = None
+    if isinstance(problem, DataFit):  # only models of data have lines to draw; a surface has none
+        # a slice of a model: the line of each iterate uses all of its parameters
+        predict = (getattr(problem, "base", problem) if full_params is not None else problem).predict
     whole = full_params if full_params is not None else [t.params for t in trajs]
+    stars = framing.inside(frame.minima, bounds)
     paths = tuple(
-        Path(label=t.label, optimizer=t.optimizer, points=t.params, losses=t.losses,
-             lookahead=t.lookahead, numbered=numbered_steps(t.params, bounds, max_labels),
-             model_lines=None if predict is None else predict(params, model_x),
-             diverged_at=t.diverged_at, grads=t.grads, hyperparams=dict(t.hyperparams))
+        _path(problem, t, params, bounds, max_labels, stars,
+              None if predict is None else predict(params, model_x))
         for t, params in zip(trajs, whole, strict=True))
-    inside = [m for m in problem.minima[:, :2]
-              if bounds[0][0] <= m[0] <= bounds[0][1] and bounds[1][0] <= m[1] <= bounds[1][1]]
     return Scene(
         title=problem.name, param_names=tuple(problem.param_names),
         bounds=bounds, grid_x=gx, grid_y=gy, surface=z,
         levels=contour_levels(z, log=log, floor=min_loss), log_levels=log,
-        minima=np.array(inside).reshape(-1, 2), min_loss=min_loss, paths=paths,
+        minima=stars, min_loss=min_loss, paths=paths,
         data=data, data_labels=(getattr(problem, "x_label", "x"), getattr(problem, "y_label", "y")),
-        model_x=model_x,
+        model_x=model_x, aspect=frame.aspect, minima_found=frame.found,
+        note=_note(problem, paths, frame.aspect, bounds),
     )
+
+
+def _path(problem: Problem, t: Trajectory, params: np.ndarray, bounds: Bounds, max_labels: int,
+          stars: np.ndarray, model_lines: np.ndarray | None) -> Path:
+    """One run as drawn: numbered iterates (none on a star), where it leaves the view, and its heights
+    on the drawn surface (a slice's loss, NaN outside the view)."""
+    pts = t.params
+    on_slice = isinstance(problem, Slice) and problem.base.n_params > 2
+    with np.errstate(all="ignore"):
+        drawn = np.asarray(problem.loss(pts), dtype=np.float64) if on_slice else t.losses.astype(np.float64)
+        diffs = np.abs(t.losses - drawn)
+    diffs = diffs[np.isfinite(diffs)]
+    gap = float(diffs.max()) if on_slice and diffs.size else None
+    outside = ~framing.within(pts, bounds)
+    return Path(label=t.label, optimizer=t.optimizer, points=pts, losses=t.losses,
+                lookahead=t.lookahead, numbered=numbered_steps(pts, bounds, max_labels, avoid=stars),
+                model_lines=model_lines, diverged_at=t.diverged_at, grads=t.grads,
+                hyperparams=dict(t.hyperparams), stop_reason=t.stop_reason,
+                leaves_at=framing.leaves_at(pts, bounds), drawn_losses=np.where(outside, np.nan, drawn),
+                slice_gap=gap)
+
+
+def _note(problem: Problem, paths: Sequence[Path], aspect: str, bounds: Bounds) -> str | None:
+    """What the view bends or leaves out, in words, or None."""
+    notes = []
+    gaps = [p.slice_gap for p in paths if p.slice_gap is not None]
+    if gaps:
+        whose = "its" if len(paths) == 1 else "a run's"
+        notes.append(f"drawn on the slice: where {whose} other parameters differ from the slice's, "
+                     f"{whose} own loss differs (by up to {max(gaps):.3g})")
+    gone = [p for p in paths if p.leaves_at is not None]
+    for p in gone:
+        notes.append(f"{p.optimizer} leaves the view at step {p.leaves_at}")
+    if aspect != "equal" and framing.ratio(bounds) > 1.5:
+        notes.append("axes not to scale: gradients are not drawn perpendicular to the contours")
+    return "; ".join(notes) or None
 
 
 # ---- what every renderer draws the same way ----------------------------------------------------
@@ -270,8 +335,24 @@ def viewing_azimuth(z: np.ndarray) -> float:
 
 
 def gap_floor(min_loss: float | None) -> float:
-    """The smallest L − L_min float64 resolves near L_min: gaps below it are drawn at it."""
+    """The smallest L − L_min float64 resolves near L_min (:func:`floored` draws no gap below it)."""
     return 4.0 * float(np.finfo(np.float64).eps) * max(1.0, abs(min_loss or 0.0))
+
+
+def floored(gap: np.ndarray, floor: float) -> tuple[np.ndarray, int | None]:
+    """A loss-gap curve for a log axis, honest about float64: ``(curve, k)`` where k is the first
+    step whose gap is at or below ``floor`` (:func:`gap_floor`), None if none is. The curve is the
+    gap, ending at step k drawn at the floor; later gaps at or below it are left out (nan) rather
+    than drawn as a flat line at the floor, which would look like a converged value."""
+    g = np.array(gap, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        low = g <= floor
+    if not low.any():
+        return g, None
+    k = int(np.argmax(low))
+    g[low] = np.nan
+    g[k] = floor
+    return g, k
 
 
 def frame_steps(n_iterates: int, max_frames: int) -> list[int]:

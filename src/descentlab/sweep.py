@@ -2,8 +2,12 @@
 
     result = sweep(problem, "nesterov", {"lr": parse_range("1e-4:1e-1:128:log"),
                                          "beta": parse_range("0:0.99:128")}, steps=1000)
-    result.steps_to_tol   # (128, 128, n_seeds): first step with L − L_min ≤ tol, −1 if never
+    result.steps_to_tol   # (128, 128, n_seeds): the step from which L − L_min stays ≤ tol, −1 if never
     result.final_loss, result.diverged_at, result.best()
+
+"Steps to tolerance" counts a configuration as converged at the first step t after which the gap
+L[φ_s] − L_min stays ≤ tol for every s = t … T (the end of the budget), not at its first dip: a run
+that overshoots and rises above the tolerance again is not converged yet.
 
 The configurations run together through the **same** update rules as :func:`descentlab.run`
 (:mod:`descentlab.optimizers` with array-valued hyper-parameters, one row per configuration), so
@@ -11,9 +15,12 @@ a sweep cell and a single run agree. Speed comes from three things:
 
 * every step is a handful of whole-array numpy operations over all active configurations;
 * configurations that diverged leave the active set (it is compacted every few steps);
-* on quadratic problems (constant Hessian, full batch) a linear method that has reached the
-  tolerance and is predicted stable by :mod:`descentlab.theory` jumps straight to the last step:
-  its (e_t, m_t) is multiplied by M^(T−t), the iteration matrix raised by repeated squaring;
+* on quadratic problems (constant Hessian, full batch) a linear method that is below the
+  tolerance *and provably stays there* jumps straight to the last step: its (e_t, m_t) is
+  multiplied by M^(T−t), the iteration matrix raised by repeated squaring. "Provably" is a
+  monotone envelope (:func:`envelope_forms`): in each eigen-direction the Lyapunov quadratic form
+  V(x) = Σ_k ‖M^k x‖² only decreases along the run, and bounds every later e² by (P⁻¹)₀₀·V(x), so
+  ½ Σ λ_k (P_k⁻¹)₀₀·V_k(x_t) ≤ tol at step t means no later step can rise above the tolerance;
 * there, with numba installed (``descentlab[fast]``), one compiled parallel loop runs the
   eigen-direction recurrences instead (:mod:`descentlab.sweep_kernel`); ``engine="numpy"``
   forces the plain path, and the tests compare the two.
@@ -76,9 +83,14 @@ def parse_range(text: str) -> np.ndarray:
 class SweepResult:
     """Per configuration (grid axes in order, then seeds): what the run reached.
 
-    ``steps_to_tol`` is the first step t with L[φ_t] − L_min ≤ tol (L itself when the minimum is
-    unknown), −1 if never; ``diverged_at`` is as in :class:`~descentlab.trajectory.Trajectory`
-    (−1 if the run did not diverge); ``final_loss`` is L[φ_T] (NaN where it diverged).
+    ``steps_to_tol`` is the first step t after which L[φ_s] − L_min ≤ tol for every s = t … T
+    (L itself when the minimum is unknown), −1 if the run ends above the tolerance or diverged;
+    ``diverged_at`` is as in :class:`~descentlab.trajectory.Trajectory` (−1 if the run did not
+    diverge); ``final_loss`` is L[φ_T] (NaN where it diverged). ``nearest_minimum`` is the index
+    into the problem's known minima (``minima_loss`` holds their losses) of the one φ_T ended
+    nearest to (−1 where it diverged or none is known); ``start_gap`` is L[φ_0] − L_min;
+    ``final_grad`` is ‖∇L(φ_T)‖ on all the data where several minima are known (NaN elsewhere),
+    and ``grad_tol`` the gradient norm that counts as stationary (see :attr:`other_minimum`).
     """
 
     problem: str
@@ -92,14 +104,55 @@ class SweepResult:
     steps_to_tol: np.ndarray
     diverged_at: np.ndarray
     fixed: dict[str, float] = field(default_factory=dict)
+    start_gap: float = math.nan
+    nearest_minimum: np.ndarray | None = None
+    minima_loss: tuple[float, ...] = ()
+    final_grad: np.ndarray | None = None
+    grad_tol: float = 0.0
 
     @property
     def diverged(self) -> np.ndarray:
         return self.diverged_at >= 0
 
     @property
+    def global_minima(self) -> np.ndarray:
+        """Indices of the known minima whose loss is within the tolerance of the lowest."""
+        loss = np.asarray(self.minima_loss, dtype=float)
+        return np.flatnonzero(loss - (self.min_loss or 0.0) <= self.tol) if loss.size else loss.astype(int)
+
+    @property
+    def other_minimum(self) -> np.ndarray:
+        """Configurations that converged to a minimum other than the global one(s), on a problem
+        with several known minima: not diverged, L − L_min above the tolerance at the end, φ_T
+        nearer to a known non-global minimum than to any global one, and either its loss within the
+        tolerance of that minimum's (above or below: a loss below it means φ_T is elsewhere) or the
+        gradient at φ_T shrunk as much as the gap had to, ‖∇L(φ_T)‖ ≤ ‖∇L(φ_0)‖·√(tol / gap₀)
+        (``grad_tol``): a stationary point away from the global minimum (e.g. a minimum outside the
+        known list). A run still crawling towards the global minimum is not counted."""
+        if self.nearest_minimum is None or len(self.minima_loss) < 2:
+            return np.zeros(self.shape, dtype=bool)
+        loss = np.append(np.asarray(self.minima_loss, dtype=float), np.nan)
+        near = self.nearest_minimum
+        own = loss[np.where(near >= 0, near, -1)]
+        local = (near >= 0) & ~np.isin(near, self.global_minima)
+        with np.errstate(invalid="ignore"):
+            known = np.abs(self.final_loss - own) <= self.tol
+            still = np.zeros(self.shape, dtype=bool) if self.final_grad is None else \
+                self.final_grad <= self.grad_tol
+            return ~self.diverged & (self.steps_to_tol < 0) & local & (known | still)
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self.final_loss.shape
+
+    def predicted_steps(self, rho: float) -> int:
+        """The steps a linear rate ρ predicts for what this sweep counts, from its start gap down to
+        its tolerance: the error falls like ρ^t, so the loss gap L − L_min, a quadratic form in the
+        error, falls like ρ^{2t}: ⌈ln(gap₀ / tol) / (2·ln(1/ρ))⌉ (0 when the start is below it)."""
+        factor = self.start_gap / self.tol
+        if not factor > 1.0:
+            return 0
+        return theory.iterations_to_reduce(rho, math.sqrt(factor))
 
     def best(self) -> dict[str, float]:
         """The configuration that reaches the tolerance soonest (median over seeds; ties and
@@ -113,8 +166,10 @@ class SweepResult:
 
     def __repr__(self) -> str:
         dims = " × ".join(f"{len(v)} {k}" for k, v in self.axes.items())
+        other = int(self.other_minimum.sum())
+        elsewhere = f", {other} converged elsewhere" if other else ""
         return (f"<SweepResult {self.method} on {self.problem!r}: {dims} × {len(self.seeds)} seeds, "
-                f"{self.steps} steps, {int(self.diverged.sum())} diverged>")
+                f"{self.steps} steps, {int(self.diverged.sum())} diverged{elsewhere}>")
 
 
 def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, steps: int,
@@ -182,7 +237,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     floor = problem.min_loss
     gap0 = loss0 - (floor or 0.0)
     tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
-    bound = divergence.bound(loss0)
+    bound = divergence.limits(loss0)  # the one rule: above the band diverged, below it unbounded below
     if engine not in ("auto", "numpy", "numba"):
         raise InputError(f"engine must be auto, numpy or numba, got {engine!r}")
     runner = _Engine(problem, method, phi0, steps, tol, floor, bound)
@@ -193,7 +248,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
                          "on a quadratic problem with all the data")
 
     total = len(columns[0]) if columns else 1
-    out = {k: np.empty((total, len(seeds))) for k in ("final", "tol", "div")}
+    out = {k: np.empty((total, len(seeds))) for k in ("final", "tol", "div", "near", "slope")}
     done = 0
     for s, seed in enumerate(seeds):
         plan = None
@@ -203,10 +258,13 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
             plan = draw_batches(problem.n_examples, batch_size, steps, seed)
         for lo in range(0, total, chunk):
             part = {k: v[lo:lo + chunk] if isinstance(v, np.ndarray) else v for k, v in hyper.items()}
-            final, reached, diverged = runner.run_compiled(part) if compiled else runner.run(part, plan)
+            final, reached, diverged, near, slope = (runner.run_compiled(part) if compiled
+                                                     else runner.run(part, plan))
             out["final"][lo:lo + chunk, s] = final
             out["tol"][lo:lo + chunk, s] = reached
             out["div"][lo:lo + chunk, s] = diverged
+            out["near"][lo:lo + chunk, s] = near
+            out["slope"][lo:lo + chunk, s] = slope
             done += len(final)
             if progress is not None:
                 progress(done, total * len(seeds))
@@ -214,14 +272,18 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         problem=problem.name, method=method, axes=axes, seeds=seeds, steps=steps, tol=tol,
         min_loss=floor, final_loss=out["final"].reshape(*shape, len(seeds)),
         steps_to_tol=out["tol"].astype(np.int64).reshape(*shape, len(seeds)),
-        diverged_at=out["div"].astype(np.int64).reshape(*shape, len(seeds)), fixed=fixed)
+        diverged_at=out["div"].astype(np.int64).reshape(*shape, len(seeds)), fixed=fixed, start_gap=gap0,
+        nearest_minimum=out["near"].astype(np.int64).reshape(*shape, len(seeds)),
+        final_grad=out["slope"].reshape(*shape, len(seeds)),
+        grad_tol=float(np.linalg.norm(problem.grad(phi0))) * math.sqrt(tol / gap0) if gap0 > 0 else 0.0,
+        minima_loss=tuple(float(v) for v in problem.loss(problem.minima)) if len(problem.minima) else ())
 
 
 class _Engine:
     """Runs one chunk of configurations; see the module docstring for the tricks."""
 
     def __init__(self, problem: Problem, method: str, phi0: np.ndarray, steps: int, tol: float,
-                 floor: float | None, bound: float):
+                 floor: float | None, bound: divergence.Limits):
         self.problem, self.method, self.phi0, self.steps = problem, method, phi0, steps
         self.spec = optim.get(method)
         self.tol, self.floor, self.bound = tol, floor or 0.0, bound
@@ -236,22 +298,41 @@ class _Engine:
         return self.spec.build(**{k: (v if rows is None else v[rows])[:, None]
                                   if isinstance(v, np.ndarray) else v for k, v in hyper.items()})
 
+    def _nearest(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The index of the known minimum nearest to each row of ``params`` (−1: none known) and,
+        where several minima are known, the norm of the full-data gradient there (else NaN)."""
+        minima = self.problem.minima
+        if len(minima) < 2:
+            return np.full(len(params), 0 if len(minima) else -1), np.full(len(params), np.nan)
+        near = np.argmin(np.linalg.norm(params[:, None, :] - minima[None], axis=-1), axis=1)
+        return near, np.linalg.norm(self.problem.grad(params), axis=-1)
+
     def run(self, hyper: dict, plan: list[np.ndarray] | None):
+        """(final loss, steps to tol, diverged at, nearest minimum, final gradient norm) of every
+        configuration.
+
+        ``entered`` is the step at which the gap last came down to the tolerance (−1 while above
+        it), so at the end it is the step from which the gap stayed below.
+        """
         n = max((len(v) for v in hyper.values() if isinstance(v, np.ndarray)), default=1)
         final = np.full(n, np.nan)
-        reached = np.full(n, -1.0)
-        diverged = np.full(n, -1.0)
+        entered = np.full(n, -1)
+        diverged = np.full(n, -1)
+        near = np.full(n, -1)
+        slope = np.full(n, np.nan)
         idx = np.arange(n)
         opt = self._build(hyper)
         state = opt.init(np.broadcast_to(self.phi0, (n, len(self.phi0))))
         jump = self.quadratic is not None and plan is None
-        stable = self._stable(hyper) if jump else None
+        if jump:
+            stable, forms = self._envelopes(hyper)
         alive = np.ones(n, dtype=bool)  # rows of the current (compacted) arrays still running
         with np.errstate(all="ignore"):
             gap = self.problem.loss(state.params) - self.floor
-            reached[gap <= self.tol] = 0
+            entered[gap <= self.tol] = 0
             if self.steps == 0:
                 final[:] = gap + self.floor
+                near[:], slope[:] = self._nearest(state.params)
             for t in range(self.steps):
                 batch = None if plan is None else plan[t]
                 grad = self.problem.grad(opt.gradient_point(state), batch)
@@ -263,15 +344,20 @@ class _Engine:
                 bad = divergence.diverged(loss, self.bound, buffers(state).values()) & alive
                 diverged[idx[bad]] = t + 1
                 alive &= ~bad
-                newly = alive & (loss - self.floor <= self.tol) & (reached[idx] < 0)
-                reached[idx[newly]] = t + 1
+                below = loss - self.floor <= self.tol
+                entered[idx[alive & below & (entered[idx] < 0)]] = t + 1
+                entered[idx[alive & ~below]] = -1
                 if t + 1 == self.steps:
                     final[idx[alive]] = loss[alive]
+                    near[idx[alive]], slope[idx[alive]] = self._nearest(state.params[alive])
                     break
                 if jump and (t + 1) % COMPACT_EVERY == 0:
-                    finish = alive & (reached[idx] >= 0) & stable[idx]
+                    finish = alive & (entered[idx] >= 0) & stable[idx]
+                    if finish.any():
+                        finish[finish] = self._stays_below(state, idx[finish], forms, finish)
                     if finish.any():
                         final[idx[finish]] = self._jump(state, idx, finish, hyper, self.steps - (t + 1))
+                        near[idx[finish]] = 0
                         alive &= ~finish
                 if not alive.all() and ((t + 1) % COMPACT_EVERY == 0 or alive.mean() < 0.5):
                     idx = idx[alive]
@@ -281,7 +367,8 @@ class _Engine:
                                           for a in state))
                     opt = self._build(hyper, idx)
                     alive = np.ones(idx.size, dtype=bool)
-        return final, reached, diverged
+        entered[diverged >= 0] = -1
+        return final, entered, diverged, near, slope
 
     def _matrices(self, hyper: dict, rows=slice(None)) -> np.ndarray:
         """The iteration matrices, shape (configurations, eigen-directions, 2, 2), from the registry."""
@@ -296,19 +383,39 @@ class _Engine:
         from descentlab import sweep_kernel
 
         lam, vectors, centre = self.quadratic
-        return sweep_kernel.run_quadratic(self._matrices(hyper), lam, (self.phi0 - centre) @ vectors,
-                                          self.steps, self.tol, self.floor, self.bound, self._stable(hyper))
+        stable, forms = self._envelopes(hyper)
+        final, reached, diverged = sweep_kernel.run_quadratic(
+            self._matrices(hyper), lam, (self.phi0 - centre) @ vectors, self.steps,
+            self.tol * (1.0 - SAFETY), self.tol, self.floor, self.bound, stable, forms)
+        return final, reached, diverged, np.where(diverged >= 0, -1, 0), np.full(len(final), np.nan)
 
-    def _stable(self, hyper: dict) -> np.ndarray:
-        m = self._matrices(hyper)
-        return np.max(theory.matrix_radius(m), axis=1) < 1.0
+    def _envelopes(self, hyper: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Which configurations may jump (stable, with a usable envelope) and their envelope forms."""
+        matrices = self._matrices(hyper)
+        stable = np.max(theory.matrix_radius(matrices), axis=1) < 1.0 - RADIUS_MARGIN
+        forms, ok = envelope_forms(np.where(stable[:, None, None, None], matrices, 0.0))
+        return stable & ok.all(axis=1), forms
 
-    def _jump(self, state, idx, rows, hyper, remaining: int) -> np.ndarray:
-        """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""
-        lam, vectors, centre = self.quadratic
+    def _coordinates(self, state, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(e, m) of the rows given, in the Hessian's eigen-directions."""
+        _, vectors, centre = self.quadratic
         e = (state.params[rows] - centre) @ vectors
         buffer = self.spec.linear.momentum
         m = getattr(state, buffer)[rows] @ vectors if buffer else np.zeros_like(e)
+        return e, m
+
+    def _stays_below(self, state, configs: np.ndarray, forms: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """True where the monotone envelope proves the gap stays ≤ tol for every later step."""
+        e, m = self._coordinates(state, rows)
+        f = forms[configs]
+        bound = 0.5 * np.sum(self.quadratic[0] * (f[..., 0, 0] * e * e + 2 * f[..., 0, 1] * e * m
+                                                  + f[..., 1, 1] * m * m), axis=1)
+        return bound <= self.tol * (1.0 - SAFETY)
+
+    def _jump(self, state, idx, rows, hyper, remaining: int) -> np.ndarray:
+        """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""
+        lam = self.quadratic[0]
+        e, m = self._coordinates(state, rows)
         matrices = self._matrices(hyper, idx[rows])
         out = np.zeros(len(e))
         for k in range(len(lam)):
@@ -316,6 +423,42 @@ class _Engine:
             e_end = power[:, 0, 0] * e[:, k] + power[:, 0, 1] * m[:, k]
             out += 0.5 * lam[k] * e_end * e_end
         return self.floor + out
+
+
+SAFETY = 1e-6
+"""Relative margin below the tolerance that the envelope must reach before a jump (rounding)."""
+RADIUS_MARGIN = 1e-9
+"""Configurations with a spectral radius this close to 1 are never jumped (their envelope form,
+from a nearly singular linear system, could be inaccurate); they simply run every step."""
+
+
+def envelope_forms(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""A monotone envelope for each stable 2×2 iteration matrix M of a stack ``(..., 2, 2)``.
+
+    P solves the discrete Lyapunov equation P = MᵀPM + I, i.e. P = Σ_k (Mᵀ)^k M^k, so
+    V(x) = xᵀPx = Σ_k ‖M^k x‖² and V(Mx) = V(x) − ‖x‖² ≤ V(x): V never increases along a run.
+    The largest e² on the ellipse {V = v} is (P⁻¹)₀₀·v, so for every k ≥ 0
+
+    .. math:: e_{t+k}^2 \le (P^{-1})_{00}\, V(x_{t+k}) \le (P^{-1})_{00}\, V(x_t) = x_t^\top B x_t,
+
+    with B = (P⁻¹)₀₀·P. Returns (B, ok) where ok marks the matrices for which P came out finite
+    and positive definite (M must have spectral radius < 1).
+    """
+    shape = matrices.shape[:-2]
+    m = matrices.reshape(-1, 2, 2)
+    kron = np.einsum("nai,nbj->nijab", m, m).reshape(-1, 4, 4)  # vec(MᵀPM) = kron·vec(P), row-major
+    try:
+        p = np.linalg.solve(np.eye(4) - kron, np.broadcast_to([1.0, 0.0, 0.0, 1.0], (len(m), 4))[..., None])
+    except np.linalg.LinAlgError:
+        return np.zeros((*shape, 2, 2)), np.zeros(shape, dtype=bool)
+    p = p[..., 0]
+    p00, p01, p11 = p[:, 0], 0.5 * (p[:, 1] + p[:, 2]), p[:, 3]
+    det = p00 * p11 - p01 * p01
+    with np.errstate(all="ignore"):
+        inv00 = p11 / det
+        forms = inv00[:, None, None] * np.stack([np.stack([p00, p01], -1), np.stack([p01, p11], -1)], -2)
+    ok = np.isfinite(forms).all(axis=(1, 2)) & (p00 > 0) & (det > 0)
+    return np.where(ok[:, None, None], forms, 0.0).reshape(*shape, 2, 2), ok.reshape(shape)
 
 
 def compiled_available() -> bool:

@@ -7,8 +7,10 @@ e = Vᵀ(φ − φ*) and m in the same basis, (e, m) ← M(α, β, λ_k)·(e, m)
 L − L_min = ½ Σ λ_k e_k². The matrices come from the registry (computed once per configuration
 and direction by numpy), so this kernel knows no update rule of its own. It runs the recurrences
 for every configuration in one fused, parallel loop (numba ``prange``), leaving a configuration as
-soon as it diverges, or, once it has reached the tolerance and is stable, finishing it with the
-iteration matrix raised to the remaining steps. It computes the same quantities as the numpy path
+soon as it diverges, or, once it is below the tolerance and its monotone envelope (see
+:func:`descentlab.sweep.envelope_forms`) proves it stays there, finishing it with the iteration
+matrix raised to the remaining steps. "Steps to tolerance" is the step from which the gap stays
+at or below the tolerance to the end of the budget. It computes the same quantities as the numpy path
 (which runs :mod:`descentlab.optimizers` itself); they differ by rounding only, and the tests hold
 the two together.
 
@@ -21,7 +23,7 @@ import numba
 import numpy as np
 
 
-def _kernel(mats, lam, e0, steps, tol, floor, bound, stable, final, reached, diverged):
+def _kernel(mats, lam, e0, steps, safe_tol, tol, floor, bound, stable, forms, final, reached, diverged):
     n_dirs = lam.size
     for c in numba.prange(mats.shape[0]):
         e = e0.copy()
@@ -29,7 +31,7 @@ def _kernel(mats, lam, e0, steps, tol, floor, bound, stable, final, reached, div
         gap = 0.0
         for k in range(n_dirs):
             gap += 0.5 * lam[k] * e[k] * e[k]
-        first = 0 if gap <= tol else -1
+        entered = 0 if gap <= tol else -1
         gone = -1
         last = floor + gap
         t = 0
@@ -42,15 +44,24 @@ def _kernel(mats, lam, e0, steps, tol, floor, bound, stable, final, reached, div
                 gap += 0.5 * lam[k] * e_k * e_k
             t += 1
             last = floor + gap
-            if not last <= bound:
+            if not bound[0] <= last <= bound[1]:  # divergence.limits: (low, high); NaN too
                 gone = t
+                entered = -1
                 break
-            if first < 0 and gap <= tol:
-                first = t
-            if first >= 0 and stable[c] and t < steps:
-                last = floor + _jump_gap(mats[c], lam, e, m, steps - t)
-                break
-        reached[c] = first
+            if gap > tol:
+                entered = -1
+            elif entered < 0:
+                entered = t
+            if entered >= 0 and stable[c] and t < steps:
+                envelope = 0.0
+                for k in range(n_dirs):
+                    envelope += 0.5 * lam[k] * (forms[c, k, 0] * e[k] * e[k]
+                                                + 2.0 * forms[c, k, 1] * e[k] * m[k]
+                                                + forms[c, k, 2] * m[k] * m[k])
+                if envelope <= safe_tol:  # no later step can rise above the tolerance: jump to the end
+                    last = floor + _jump_gap(mats[c], lam, e, m, steps - t)
+                    break
+        reached[c] = entered
         diverged[c] = gone
         final[c] = np.nan if gone >= 0 else last
 
@@ -79,15 +90,20 @@ _jump_gap = numba.njit(cache=True)(_jump_gap)
 _kernel = numba.njit(parallel=True, cache=True)(_kernel)
 
 
-def run_quadratic(matrices: np.ndarray, lam: np.ndarray, e0: np.ndarray, steps: int, tol: float,
-                  floor: float, bound: float, stable: np.ndarray):
+def run_quadratic(matrices: np.ndarray, lam: np.ndarray, e0: np.ndarray, steps: int, safe_tol: float,
+                  tol: float, floor: float, bound: tuple[float, float], stable: np.ndarray,
+                  forms: np.ndarray):
     """(final loss, steps to tol, diverged at) for every configuration; see the module docstring.
 
-    ``matrices`` has shape (configurations, eigen-directions, 2, 2).
+    ``matrices`` and ``forms`` (the envelopes of :func:`descentlab.sweep.envelope_forms`) have
+    shape (configurations, eigen-directions, 2, 2); a stable configuration whose envelope is
+    ≤ ``safe_tol`` is finished by the jump.
     """
     n = matrices.shape[0]
     final, reached, diverged = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     mats = np.ascontiguousarray(matrices.reshape(n, lam.size, 4), dtype=np.float64)
     _kernel(mats, np.ascontiguousarray(lam, dtype=np.float64), np.ascontiguousarray(e0, dtype=np.float64),
-            steps, tol, floor, bound, np.ascontiguousarray(stable), final, reached, diverged)
+            steps, safe_tol, tol, floor, (float(bound[0]), float(bound[1])), np.ascontiguousarray(stable),
+            np.ascontiguousarray(forms.reshape(n, lam.size, 4)[..., [0, 1, 3]], dtype=np.float64),
+            final, reached, diverged)
     return final, reached, diverged

@@ -23,6 +23,8 @@ ITERATE_CMAP = "plasma"    # perceptually uniform: iterate 0 → T, same colours
 DATA_COLOR = "#f28e2b"     # the book's orange data points
 MINIMUM_COLOR = "#ffffff"
 DIVERGED_COLOR = "#c0392b"
+DENSITY_ABOVE = 2000       # data with more rows are drawn as a density (2-D histogram), not a marker each
+DENSITY_COLORS = ("#fde9d0", DATA_COLOR, "#6b2a04")  # few points → many: pale, the data's orange, brown
 
 SPARE = (("#9467bd", "P"), ("#e377c2", "X"), ("#17becf", "h"), ("#bcbd22", "*"), ("#ff7f0e", "p"),
          ("#7f7f7f", "d"), ("#393b79", "H"), ("#8c6d31", "8"), ("#843c39", "<"), ("#7b4173", ">"),

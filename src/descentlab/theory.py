@@ -214,8 +214,20 @@ def observed_rate(problem, trajectory) -> float:
         fit, *_ = np.linalg.lstsq(now[keep] / scale[keep, None], nxt[keep] / scale[keep, None], rcond=None)
         radii.append(float(np.max(np.abs(np.linalg.eigvals(fit.T)))))
     if not radii:
-        raise InputError("the run is too short (or already at the minimum) to measure its rate")
+        return _reached_minimum_rate(np.column_stack([e, m]) if has_m else e)
     return max(radii)
+
+
+def _reached_minimum_rate(state: np.ndarray) -> float:
+    """The rate of a run too quick to fit a map: one that reaches the minimum (to rounding) in k
+    steps — on a quadratic with κ = 1 the optimal tunings take one step — contracts on average by
+    (‖s_k‖/‖s_0‖)^{1/k}, 0 when it lands exactly. Anything else is too short to measure."""
+    norms = np.linalg.norm(state, axis=1)
+    landed = np.flatnonzero(norms <= 1e-12 * norms[0]) if len(norms) >= 2 and norms[0] > 0 else []
+    if len(landed) == 0 or landed[0] == 0:
+        raise InputError("the run is too short (or already at the minimum) to measure its rate")
+    k = int(landed[0])
+    return float((norms[k] / norms[0]) ** (1.0 / k))
 
 
 def _hessian(problem) -> np.ndarray:
@@ -229,3 +241,93 @@ def eigenvalue_range(problem) -> tuple[float, float]:
     """(μ, L) of a quadratic problem's constant Hessian."""
     lam = np.linalg.eigvalsh(_hessian(problem))
     return float(lam[0]), float(lam[-1])
+
+
+# ---- what a diverged run should try ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepAdvice:
+    """A value to try after a run diverged, from the curvature the run met.
+
+    ``hyper`` is the hyper-parameter to change (``"lr"``, or ``"max_dist"`` for a line search),
+    ``value`` the value to try, ``limit`` the largest stable value on a quadratic with that
+    curvature (None where the method declares no limit), ``curvature`` the L used.
+    """
+
+    method: str
+    hyper: str
+    symbol: str
+    value: float
+    limit: float | None
+    curvature: float | None
+
+    def text(self, flag: str | None = None) -> str:
+        """``"the curvature allows α < 0.0019 for gd: try --lr 0.001"`` (``flag``: how to set it)."""
+        flag = flag or f"--{self.hyper.replace('_', '-')} "
+        why = (f"the curvature allows {self.symbol} < {self.limit:.2g} for {self.method}: "
+               if self.limit is not None else "")
+        return f"{why}try {flag}{self.value:g}"
+
+
+def _run_curvature(problem, trajectory) -> float | None:
+    """L where the run went: the constant Hessian's, else the largest |eigenvalue| of the Hessian at
+    the start, the last finite iterates and where their gradients were taken (power iteration)."""
+    from descentlab.problems.suggestions import curvature
+
+    hessian = getattr(problem, "constant_hessian", None)
+    if hessian is not None:
+        return float(np.max(np.abs(np.linalg.eigvalsh(hessian))))
+    points = [trajectory.params[:1], trajectory.params[-3:], trajectory.lookahead[-3:]]
+    pts = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1, problem.n_params) for p in points])
+    big = curvature(problem, pts[np.all(np.isfinite(pts), axis=1)])
+    return big if np.isfinite(big) and big > 0 else None
+
+
+def step_advice(problem, trajectory) -> StepAdvice | None:
+    """What to try after ``trajectory`` diverged on ``problem`` (None if it did not, or when the
+    method has no step to shrink).
+
+    For a method with an iteration matrix (gd, sgd, momentum, Nesterov…) the largest stable α
+    is its declared stability limit at the curvature L the run met (on a minibatch, the bound
+    λ_B of the problem's suggestions where known: :meth:`~descentlab.problems.Suggested.value`):
+    2/L for gradient descent, 2(1+β)/((1−β)L) for momentum, 2(1+β)/((1+2β)(1−β)L) for Nesterov,
+    and the value to try is 0.7 of it cut to one significant digit. A line search gets the bracket
+    4/L. Adaptive methods have no such limit (their α is a step in parameter units): they get the
+    problem's suggested α, or a tenth of theirs. The advice is never larger than a tenth of the
+    value that diverged when the limit does not explain the divergence.
+    """
+    from descentlab import optimizers
+    from descentlab.problems.base import round_down
+
+    if trajectory.diverged_at is None or trajectory.stop_reason == "unbounded below":
+        return None
+    method = optimizers.get(trajectory.optimizer) if trajectory.optimizer in optimizers.names() else None
+    if method is None:
+        return None
+    hyper = dict(trajectory.hyperparams)
+    big = _run_curvature(problem, trajectory)
+    suggested = problem.suggested
+    if big is not None and trajectory.batch_size is not None:
+        big = suggested.batch_curvature(trajectory.batch_size) or big
+    if "lr" in hyper:
+        current = float(hyper["lr"])
+        limit = None
+        if method.linear is not None and method.linear.stability_limit is not None and big is not None:
+            limit = float(method.linear.stability_limit({"beta": hyper.get("beta", 0.0)}, big))
+            value = round_down(0.7 * limit, 1)
+        else:
+            spec = method.hyper("lr").suggest
+            value = suggested.value(spec, trajectory.batch_size) if spec else None
+            value = round_down(value, 1) if value else None
+        if value is None or value >= current:  # the curvature does not explain it (current < limit)
+            limit, value = None, round_down(0.1 * current, 1)
+        return StepAdvice(method.name, "lr", method.hyper("lr").symbol, value, limit, big)
+    if "max_dist" in hyper and big is not None:
+        from descentlab.problems.suggestions import BRACKET
+
+        current = float(hyper["max_dist"])
+        value = round_down(BRACKET / big, 1)
+        if value >= current:
+            value = round_down(0.1 * current, 1)
+        return StepAdvice(method.name, "max_dist", method.hyper("max_dist").symbol, value, None, big)
+    return None

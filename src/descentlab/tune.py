@@ -18,7 +18,7 @@ in a paragraph that can be cited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +51,7 @@ class Tuned:
     hyperparams: dict[str, float]
     mean_gap: float          # mean over seeds of the final L − L_min (inf if any seed diverged)
     std_gap: float
-    mean_steps: float        # mean over seeds of the steps to reach the tolerance (inf if one never did)
+    mean_steps: float        # mean over seeds of the steps from which the gap stays ≤ tol (inf if one never)
     diverged_trials: int     # trials with at least one diverged seed
     runs: tuple[Trajectory, ...]  # the best configuration, one run per seed
 
@@ -79,8 +79,8 @@ class TuneResult:
                 f"steps, sampled by one seeded generator from its search space ({spaces}); every trial ran "
                 f"on {len(self.seeds)} {seeds}. The best trial has the lowest mean final L − L_min over the "
                 "seeds (a diverged seed counts as +∞; gaps below the tolerance count as equal, and ties go "
-                "to the fewest mean steps to reach it); its mean ± standard deviation over the seeds is "
-                "reported.")
+                "to the fewest mean steps after which the gap stays below it to the end); its mean ± "
+                "standard deviation over the seeds is reported.")
 
 
 def sample_space(method: str, trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -91,8 +91,12 @@ def sample_space(method: str, trials: int, rng: np.random.Generator) -> dict[str
 
 def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, seeds: int | Sequence[int],
          batch_size: int | None = None, start: Sequence[float] | None = None,
-         sample_seed: int = 0) -> TuneResult:
-    """Tune every method in ``methods`` under the same protocol (see the module docstring)."""
+         sample_seed: int = 0, progress: Callable[[int, int], None] | None = None) -> TuneResult:
+    """Tune every method in ``methods`` under the same protocol (see the module docstring).
+
+    ``progress(done, total)`` is called after each (method, seed) batch of trials, e.g. with a
+    :func:`descentlab.progress.progress_bar`.
+    """
     if len(methods) == 0:
         raise InputError("give at least one optimizer to tune")
     for m in methods:
@@ -105,6 +109,7 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
     floor = problem.min_loss or 0.0
     rng = np.random.default_rng(sample_seed)
     results = []
+    total, done = len(methods) * len(seeds), 0
     for method in methods:
         drawn = sample_space(method, trials, rng)
         batch = None if optim.get(method).full_batch else batch_size
@@ -117,6 +122,9 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
             gaps[:, s] = np.where(res.diverged[:, 0], np.inf, res.final_loss[:, 0] - floor)
             steps[:, s] = np.where(res.steps_to_tol[:, 0] >= 0, res.steps_to_tol[:, 0], np.inf)
             tols.append(res.tol)
+            done += 1
+            if progress is not None:
+                progress(done, total)
         mean = gaps.mean(axis=1)
         best = int(np.lexsort((steps.mean(axis=1), np.maximum(mean, max(tols))))[0])
         hyper = {k: float(v[best]) for k, v in drawn.items()}

@@ -91,10 +91,12 @@ def exact(hessian: np.ndarray, grad: np.ndarray) -> np.ndarray:
           Hyper("mode", "mode", default="bracket", kind="choice", choices=("bracket", "exact"),
                 help="bracket (the book notebook's search) or exact (gᵀg/gᵀHg, constant Hessians only)"),
           *(dataclasses.replace(h, applies_when=("mode", "bracket")) for h in (
-              positive("max_dist", "d", 0.1, search=(1e-3, 10.0), help="largest step s of the bracket, "
-                       "along −g (default 0.1, the notebook's)"),
-              positive("thresh", "τ", 1e-5,
-                       help="stop the bracket when |b − c| ≤ τ (default 1e-5, the notebook's thresh)"),
+              dataclasses.replace(positive("max_dist", "d", 0.1, search=(1e-3, 10.0), help="largest step s "
+                                           "of the bracket, along −g (default: 4/L for your own data and "
+                                           "losses, else 0.1, the notebook's)"), suggest="max_dist"),
+              dataclasses.replace(positive("thresh", "τ", 1e-5, help="stop the bracket when |b − c| ≤ τ "
+                                           "(default: 1e-4·d for your own data and losses, else 1e-5, the "
+                                           "notebook's thresh)"), suggest="thresh"),
               Hyper("max_iter", "n", default=15, kind="int", low=1, high=10_000,
                     help="at most this many rounds of the bracket (default 15)"))),
           full_batch=True, needs_loss=True, color="#17becf", marker="p")

@@ -34,7 +34,7 @@ from descentlab import scene as scene_mod
 from descentlab import validation
 from descentlab.errors import InputError
 from descentlab.files import write_atomic
-from descentlab.plot import panels, style
+from descentlab.plot import panels, style, surface3d
 from descentlab.problems.base import Problem
 from descentlab.scene import Path, Scene
 from descentlab.trajectory import Trajectory
@@ -51,7 +51,8 @@ Progress = Callable[[int, int], None]
 
 def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], path: str | FilePath,
             *, fps: int = 12, frames: int | None = None, size: tuple[float, float] = (12.0, 9.5),
-            dpi: int = 80, progress: Progress | None = None, full_params=None) -> FilePath:
+            dpi: int = 80, progress: Progress | None = None, full_params=None,
+            xlim=None, ylim=None, aspect: str | None = None) -> FilePath:
     """Render one run, or a race of several on the same 2-parameter problem, to a GIF or MP4.
 
     Args:
@@ -67,6 +68,7 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
         dpi: pixels per inch, 20..300.
         progress: called as ``progress(done, total)`` after each frame, ending at (total, total).
         full_params: for a slice, each run's iterates in all parameters (for the model lines).
+        xlim, ylim, aspect: the view, as for :func:`descentlab.scene.build`.
 
     Returns:
         The path written.
@@ -84,9 +86,9 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
     count = MAX_FRAMES if frames is None else validation.integer("frames", frames, 2)
     trajs = _trajectories(trajectories)
     ffmpeg = _imageio_ffmpeg() if fmt == "mp4" else None
-    sc = scene_mod.build(problem, trajs, full_params=full_params)
+    sc = scene_mod.build(problem, trajs, full_params=full_params, xlim=xlim, ylim=ylim, aspect=aspect)
     steps = frame_steps(last_step(sc), count)
-    heading = title(problem, trajs)
+    heading = title(problem, trajs, full_params)
 
     def write(tmp: str) -> None:
         stage = Stage(sc, title=heading, size=size, dpi=dpi)
@@ -111,15 +113,16 @@ def last_step(scene: Scene) -> int:
     return max(len(p.points) for p in scene.paths) - 1
 
 
-def title(problem: Problem, trajectories: Sequence[Trajectory]) -> str:
-    """The heading: the problem and the run, or how many optimizers race from where."""
+def title(problem: Problem, trajectories: Sequence[Trajectory], full_params=None) -> str:
+    """The heading: the problem and the run, or how many optimizers race from where (the start in
+    all its coordinates: ``full_params`` has them for a slice)."""
     first = trajectories[0]
     batch = f", batch size {first.batch_size}" if first.batch_size else ""
     if len(trajectories) > 1:
-        start = ", ".join(f"{v:g}" for v in first.params[0])
+        start = ", ".join(f"{v:g}" for v in (first.params if full_params is None else full_params[0])[0])
         return f"{problem.name}: {len(trajectories)} optimizers from ({start}){batch}"
     head = f"{problem.name}: {first.label}{batch}"
-    return head if first.diverged_at is None else f"{head} — diverged at step {first.diverged_at}"
+    return head if first.diverged_at is None else f"{head} — {first.status}"
 
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -287,6 +290,10 @@ class Stage:
         self.colors = _moving_colors(looks)
         self._canvas = FigureCanvasAgg(self.fig)
         self._movers = _lay_out(scene, self.fig, title, looks)
+        for ax in self.fig.axes:  # 3-D labels legible at the video's dpi, and inside the frame
+            if ax.name == "3d":
+                surface3d.legible(ax, dpi)
+        surface3d.fit(self.fig)
         self._artists = sorted((a for m in self._movers for a in m.artists), key=Artist.get_zorder)
         for artist in self._artists:
             artist.set_animated(True)
@@ -358,7 +365,7 @@ def _heading(scene: Scene, fig: Figure, heading: str, looks: list[_Look]) -> Non
     if len(looks) > 1:
         handles = [Line2D([], [], color=k.color, marker=k.marker, mec="black", mew=0.5, lw=1.6)
                    for k in looks]
-        labels = [p.label + ("" if p.diverged_at is None else f" — diverged at step {p.diverged_at}")
+        labels = [p.label + ("" if p.diverged_at is None else f" — {p.stop_reason} at step {p.diverged_at}")
                   for p in scene.paths]
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(looks), 3),
                    fontsize=9, frameon=False)
@@ -408,7 +415,7 @@ def _surface_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mo
     """The 3-D surface with each path growing on it and its current iterate marked."""
     panels.surface_background(scene, ax)
     ax.set_title(name)
-    heights = [panels.surface_heights(scene, p.losses) for p in scene.paths]
+    heights = [panels.surface_heights(scene, p.on_surface) for p in scene.paths]  # on the drawn surface
     _fix_zlim(ax, heights)
     return _together([_surface_path(ax, p, z, k)
                       for p, z, k in zip(scene.paths, heights, looks, strict=True)])
@@ -457,11 +464,12 @@ def _contour_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mo
     panels.contour_background(scene, ax)
     ax.set_title(name)
     minima = _Mover(list(ax.lines), lambda t: None)
-    paths = [_contour_path(ax, p, k, scene.bounds) for p, k in zip(scene.paths, looks, strict=True)]
+    paths = [_contour_path(ax, p, k, scene.bounds, i)
+             for i, (p, k) in enumerate(zip(scene.paths, looks, strict=True))]
     return _together([minima, *paths])
 
 
-def _contour_path(ax: Axes, path: Path, look: _Look, bounds) -> _Mover:
+def _contour_path(ax: Axes, path: Path, look: _Look, bounds, index: int = 0) -> _Mover:
     """One path on the contours: its trail, its current iterate, its numbers (a path alone)
     and, once it has stopped, where it diverged."""
     pts = path.points[:, :2]
@@ -472,7 +480,8 @@ def _contour_path(ax: Axes, path: Path, look: _Look, bounds) -> _Mover:
     numbers = {t: ax.annotate(str(t), pts[t], xytext=(5, 5), textcoords="offset points", fontsize=8,
                               fontweight="bold", path_effects=style.HALO, zorder=7, visible=False)
                for t in (path.numbered if alone else ())}
-    notes = [] if path.diverged_at is None else [_diverged_note(ax, path, bounds)]
+    notes = [] if path.diverged_at is None else [_diverged_note(ax, path, bounds, None if alone else look,
+                                                                index)]
 
     def update(t: int) -> None:
         k = _upto(path, t)
@@ -516,24 +525,36 @@ def _trail_race(ax: Axes, path: Path, look: _Look) -> _Mover:
     return _Mover([line, marks], update)
 
 
-def _diverged_note(ax: Axes, path: Path, bounds) -> Artist:
-    """Shown once a diverged path has stopped, on the side of its last iterate towards the
-    middle of the view."""
-    end = path.points[-1, :2]
+def _diverged_note(ax: Axes, path: Path, bounds, look: _Look | None = None, index: int = 0) -> Artist:
+    """Shown once a diverged path has stopped, on the side of its last iterate (in view) towards
+    the middle of the view. In a race (``look``) it is short, in the path's colour, and the
+    ``index``-th path's note is moved down a line so that notes at one place do not overlap (the
+    legend says why each run stopped)."""
+    gone = path.leaves_at is not None  # it ran out of the view: say so at its last iterate inside
+    end = path.points[(path.leaves_at - 1 if gone else -1), :2]
     right = end[0] > 0.5 * (bounds[0][0] + bounds[0][1])
     top = end[1] > 0.5 * (bounds[1][0] + bounds[1][1])
-    return ax.annotate(f"diverged at step {path.diverged_at}", end,
-                       xytext=(-8 if right else 8, -12 if top else 12),
+    text = f"{path.stop_reason} at step {path.diverged_at}"
+    if gone:
+        text = (f"leaves the view after step {path.leaves_at - 1}\n({text})" if look is None
+                else f"{path.optimizer} leaves after step {path.leaves_at - 1}")
+    elif look is not None:
+        text = f"{path.optimizer} {text}"
+    shift = 12 + 12 * index
+    return ax.annotate(text, end,
+                       xytext=(-8 if right else 8, -shift if top else shift),
                        textcoords="offset points", ha="right" if right else "left",
-                       va="top" if top else "bottom", fontsize=8, color=style.DIVERGED_COLOR,
+                       va="top" if top else "bottom", fontsize=8,
+                       color=style.DIVERGED_COLOR if look is None else look.color,
                        path_effects=style.HALO, zorder=7, visible=False)
 
 
 def _loss_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover:
-    """The loss per step (log scale, minus the minimum when known), extending with the steps."""
-    gaps, ylim = _loss_view(scene)
+    """The loss per step (log scale, minus the minimum when known), extending with the steps; a
+    curve that reaches the float64 resolution of L − L_min ends there with a ▼."""
+    gaps, ylim, level = _loss_view(scene)
     ends = [p.diverged_at if p.diverged_at is not None else len(p.points) - 1 for p in scene.paths]
-    ax.set_yscale("log")
+    ax.set_yscale("linear" if _signed(scene) else "log")
     right = max(max(ends), 1)
     ax.set_xlim(-0.02 * right, 1.02 * right)  # room for the current-step marker at either end
     ax.set_ylim(*ylim)
@@ -541,38 +562,65 @@ def _loss_panel(scene: Scene, ax: Axes, looks: list[_Look], name: str) -> _Mover
     ax.set_ylabel(r"$L[\phi_t] - L_{\min}$" if scene.min_loss is not None else r"$L[\phi_t]$")
     ax.grid(alpha=0.3, which="both")
     ax.set_title(name)
-    return _together([_loss_path(ax, p, g, k) for p, g, k in zip(scene.paths, gaps, looks, strict=True)])
+    if level is not None and any(at is not None for _, at in gaps):
+        firsts = [at for _, at in gaps if at is not None]
+        panels.floor_line(ax, level, firsts[0] if len(gaps) == 1 else None)
+    return _together([_loss_path(ax, p, g, k, level)
+                      for p, g, k in zip(scene.paths, gaps, looks, strict=True)])
 
 
-def _loss_view(scene: Scene) -> tuple[list[np.ndarray], tuple[float, float]]:
-    """Each path's loss above the floor, clipped to the smallest positive one, and y-limits
-    that hold all of them."""
-    floor = 0.0 if scene.min_loss is None else scene.min_loss
-    raw = [p.losses - floor for p in scene.paths]
+def _signed(scene: Scene) -> bool:
+    """True when the minimum is unknown and a loss is not positive: no log scale can show it."""
+    return scene.min_loss is None and any(bool(np.any(p.losses <= 0)) for p in scene.paths)
+
+
+def _loss_view(scene: Scene) -> tuple[list[tuple[np.ndarray, int | None]], tuple[float, float], float | None]:
+    """Each path's loss above the minimum and the step it reaches the float64 floor (None if it
+    does not; :func:`descentlab.scene.floored`), y-limits that hold all of them, and the floor
+    (None when the minimum is unknown: then the loss itself, clipped to its smallest positive
+    value)."""
+    known = scene.min_loss is not None
+    raw = [p.losses - scene.min_loss if known else p.losses for p in scene.paths]
+    if _signed(scene):  # a loss that goes negative (unbounded below): a linear axis, nothing clipped
+        values = np.concatenate(raw)
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        pad = 0.05 * (hi - lo or 1.0)
+        return [(g, None) for g in raw], (lo - pad, hi + pad), None
+    level = scene_mod.gap_floor(scene.min_loss) if known else None
     values = np.concatenate(raw)
-    positive = values[np.isfinite(values) & (values > 0)]
+    positive = values[np.isfinite(values) & (values > (level or 0.0))]
     lo, hi = (float(positive.min()), float(positive.max())) if positive.size else (1e-12, 1.0)
+    if level is not None and np.any(values <= level):
+        lo = min(lo, level)
     if hi <= lo * 1.001:
         lo, hi = lo / 10, hi * 10
     pad = (hi / lo) ** 0.04
-    return [np.maximum(g, lo) for g in raw], (lo / pad, hi * pad)
+    curves = [scene_mod.floored(g, level) if known else (np.maximum(g, lo), None) for g in raw]
+    return curves, (lo / pad, hi * pad), level
 
 
-def _loss_path(ax: Axes, path: Path, gap: np.ndarray, look: _Look) -> _Mover:
-    """One loss curve growing, its current value marked and, once a diverged run has stopped,
-    a dashed line at the step where it diverged."""
+def _loss_path(ax: Axes, path: Path, curve: tuple[np.ndarray, int | None], look: _Look,
+               level: float | None) -> _Mover:
+    """One loss curve growing, its current value marked (on the floor once it is below it), a ▼
+    once it has reached the float64 floor and, once a diverged run has stopped, a dashed line at
+    the step where it diverged."""
+    gap, at = curve
     steps = np.arange(len(gap))
     color = LOSS_COLOR if look.iterates is not None else look.color
     line = ax.plot([], [], lw=1.6, color=color, zorder=3)[0]
     head = ax.plot([], [], ls="none", marker="o", ms=6, color=color, mec="black", mew=0.8, zorder=4)[0]
+    shown = gap if at is None else np.where(np.isnan(gap) & (steps > at), level, gap)
     stops = [] if path.diverged_at is None else [
         ax.axvline(path.diverged_at, color=style.DIVERGED_COLOR, ls="--", lw=1, visible=False)]
+    floors = [] if at is None else [panels.floor_marker(ax, at, level, color, visible=False)]
 
     def update(t: int) -> None:
         k = _upto(path, t)
         line.set_data(steps[:k + 1], gap[:k + 1])
-        head.set_data(steps[k:k + 1], gap[k:k + 1])
+        head.set_data(steps[k:k + 1], shown[k:k + 1])
         for stop in stops:
             stop.set_visible(t >= len(gap) - 1)
+        for mark in floors:
+            mark.set_visible(k >= at)
 
-    return _Mover([line, head, *stops], update)
+    return _Mover([line, head, *stops, *floors], update)

@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 from descentlab import scene as scene_mod
 from descentlab.errors import InputError
-from descentlab.plot import panels, style
+from descentlab.plot import panels
+from descentlab.plot.labels import Placer, around_point, beside_segment
 from descentlab.problems.base import Problem
 from descentlab.trajectory import Trajectory
 
@@ -18,48 +19,60 @@ GRADIENT_COLOR = "#e31a1c"
 GHOST_COLOR = "#555555"
 
 
-def _arrow(ax: Axes, start, end, color: str, label: str, side: float = 1.0, dashed: bool = False,
-           lw: float = 2.2) -> None:
-    """An arrow from ``start`` to ``end`` with ``label`` beside its middle (``side`` ±1 picks which)."""
+def _arrow(ax: Axes, labels: Placer, start, end, color: str, label: str, side: float = 1.0,
+           dashed: bool = False, lw: float = 2.2) -> None:
+    """An arrow from ``start`` to ``end``, with ``label`` beside it (on ``side`` ±1 if there is
+    room) when it is long enough on screen to carry one (else the legend names it)."""
     start, end = np.asarray(start[:2], float), np.asarray(end[:2], float)
     ax.annotate("", xy=end, xytext=start, zorder=8,
                 arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, shrinkA=0, shrinkB=0,
                                 mutation_scale=16, linestyle="--" if dashed else "-"))
-    d = ax.transData.transform(end) - ax.transData.transform(start)
-    if not label or np.hypot(*d) < 40:  # too short to carry a label: the legend names it
-        return
-    normal = np.array([-d[1], d[0]]) / (np.hypot(*d) or 1.0)
-    ax.annotate(label, (start + end) / 2, xytext=tuple(side * 14 * normal), textcoords="offset points",
-                ha="center", va="center", fontsize=10, color=color, path_effects=style.HALO, zorder=9)
+    labels.segment(start, end)
+
+    def spots():
+        a, b = ax.transData.transform(start), ax.transData.transform(end)
+        if not label or np.hypot(*(b - a)) < 40:
+            return []
+        return beside_segment(a, b, start, end, side)
+
+    if label:
+        labels.label(label, spots, color=color)
 
 
-def _point(ax: Axes, p, label: str, marker: str = "o", filled: bool = True, color: str = "black",
-           offset=(8, 8), size: float = 9) -> None:
+def _point(ax: Axes, labels: Placer, p, label: str, marker: str = "o", filled: bool = True,
+           color: str = "black", first=(1.0, 1.0), size: float = 9) -> None:
     ax.plot(*p[:2], marker=marker, ms=size, ls="none", zorder=10, mec=color, mew=1.5,
             color=color if filled else "white")
+    labels.marker(p, size + 1.5)
     if label:
-        ax.annotate(label, p[:2], xytext=offset, textcoords="offset points", fontsize=10,
-                    path_effects=style.HALO, zorder=10)
+        labels.label(label, around_point(p, first=first))
 
 
-def _panel(ax: Axes, sc, g: scene_mod.LookaheadStep, trajectory: Trajectory, nesterov: bool) -> None:
+def _panel(ax: Axes, sc, g: scene_mod.LookaheadStep, trajectory: Trajectory, nesterov: bool) -> Placer:
+    """One rule's step on the contours; returns its labels, placed once the figure is laid out."""
     panels.contour_background(sc, ax)
     ax.set_aspect("equal", adjustable="box")  # so a gradient is drawn perpendicular to its contour
+    labels = Placer(ax)
     t = g.step
     ax.plot(trajectory.params[: t + 1, 0], trajectory.params[: t + 1, 1], color="black", lw=0.8,
             marker="o", ms=3, alpha=0.45, zorder=4, label=rf"the run so far, $\phi_0 \ldots \phi_{{{t}}}$")
+    for q in trajectory.params[: t + 1]:
+        labels.marker(q, 3)
+    for m in sc.minima:
+        labels.marker(m, 14)
     at = r"\phi_t - \alpha\beta\, m_t" if nesterov else r"\phi_t"
     nxt, other = (g.nesterov_next, g.momentum_next) if nesterov else (g.momentum_next, g.nesterov_next)
     grad_part = g.nesterov_grad_part if nesterov else g.momentum_grad_part
-    _arrow(ax, g.phi, g.lookahead, MOMENTUM_COLOR, r"$-\alpha\beta\, m_t$", side=1)
+    _point(ax, labels, g.phi, r"$\phi_t$", first=(1.0, -1.0))
+    _point(ax, labels, nxt, r"$\phi_{t+1}$", marker="D", color=GRADIENT_COLOR, size=8,
+           first=tuple(np.sign(nxt[:2] - g.lookahead[:2]) + 1e-9))
+    _point(ax, labels, g.lookahead, "", filled=False, color=MOMENTUM_COLOR)
+    _point(ax, labels, other, "", marker="D", filled=False, color=GHOST_COLOR, size=7)
+    _arrow(ax, labels, g.phi, g.lookahead, MOMENTUM_COLOR, r"$-\alpha\beta\, m_t$", side=1)
     if not nesterov:  # where momentum takes its gradient: at φ_t itself
-        _arrow(ax, g.phi, g.phi + grad_part, GRADIENT_COLOR, "", dashed=True, lw=1.2)
-    _arrow(ax, g.lookahead, nxt, GRADIENT_COLOR, r"$-\alpha(1-\beta)\, g$", side=-1)
-    _arrow(ax, g.phi, nxt, "black", "", dashed=True, lw=1.0)
-    _point(ax, g.phi, r"$\phi_t$", offset=(8, -14))
-    _point(ax, g.lookahead, "", filled=False, color=MOMENTUM_COLOR)
-    _point(ax, nxt, r"$\phi_{t+1}$", marker="D", color=GRADIENT_COLOR, size=8)
-    _point(ax, other, "", marker="D", filled=False, color=GHOST_COLOR, size=7)
+        _arrow(ax, labels, g.phi, g.phi + grad_part, GRADIENT_COLOR, "", dashed=True, lw=1.2)
+    _arrow(ax, labels, g.lookahead, nxt, GRADIENT_COLOR, r"$-\alpha(1-\beta)\, g$", side=-1)
+    _arrow(ax, labels, g.phi, nxt, "black", "", dashed=True, lw=1.0)
     handles = [
         ([], dict(color=MOMENTUM_COLOR, lw=2), r"momentum step $-\alpha\beta\, m_t$"),
         ([], dict(marker="o", ls="none", mfc="white", mec=MOMENTUM_COLOR, mew=1.5),
@@ -76,6 +89,7 @@ def _panel(ax: Axes, sc, g: scene_mod.LookaheadStep, trajectory: Trajectory, nes
              r"Momentum (eq. 6.11): gradient at $\phi_t$ (dashed red)")
     ax.set_title(title, fontsize=11)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=8.5, frameon=False)
+    return labels
 
 
 def telling_step(problem: Problem, trajectory: Trajectory) -> int:
@@ -94,13 +108,16 @@ def telling_step(problem: Problem, trajectory: Trajectory) -> int:
 
 
 def lookahead(problem: Problem, trajectory: Trajectory, step: int | None = None, *,
-              resolution: int = 150) -> Figure:
+              resolution: int = 150, xlim=None, ylim=None, aspect: str | None = None) -> Figure:
     r"""One step of Nesterov (left) and of momentum (right) from the same φ_t and m_t.
 
     Both move by :math:`-\alpha\beta\,m_t` (purple) and by :math:`-\alpha(1-\beta)\,g` (red);
     Nesterov takes the gradient g at the look-ahead point, momentum at φ_t (dashed red at φ_t).
     The dashed black arrow is the whole step :math:`-\alpha\, m_{t+1}`; the hollow diamond is
     where the other rule would have gone. ``step=None`` picks the step where they part most.
+    The view is a square around the step, drawn with equal scales (``aspect="equal"``, the default
+    here whatever the ranges: the figure is about the directions of the arrows); ``xlim``/``ylim``
+    replace its ranges.
     """
     if problem.n_params != 2:
         raise InputError(f"the look-ahead view needs a 2-parameter problem; {problem.name!r} has "
@@ -109,11 +126,12 @@ def lookahead(problem: Problem, trajectory: Trajectory, step: int | None = None,
                                  telling_step(problem, trajectory) if step is None else step)
     previous = trajectory.params[g.step - 1] if g.step > 0 else None
     sc = scene_mod.build(problem, trajectory, resolution=resolution,
-                         bounds=scene_mod.step_bounds(g, previous))
+                         bounds=scene_mod.step_bounds(g, previous), xlim=xlim, ylim=ylim,
+                         aspect="equal" if aspect is None else aspect)
     fig = Figure(figsize=(13, 6.4), layout="constrained")
     left, right = fig.subplots(1, 2)
-    _panel(left, sc, g, trajectory, nesterov=True)
-    _panel(right, sc, g, trajectory, nesterov=False)
+    placers = [_panel(left, sc, g, trajectory, nesterov=True),
+               _panel(right, sc, g, trajectory, nesterov=False)]
     loss_n = float(problem.loss(g.nesterov_next))
     loss_m = float(problem.loss(g.momentum_next))
     batch = ", gradients on its minibatch" if g.batch is not None else ""
@@ -122,14 +140,20 @@ def lookahead(problem: Problem, trajectory: Trajectory, step: int | None = None,
                  rf"$\phi_t$ and $m_t$, two update rules{batch}" + "\n"
                  + rf"loss after the step $L[\phi_{{t+1}}]$: Nesterov {loss_n:.4g}, momentum {loss_m:.4g}"
                  + note, fontsize=12)
+    fig.get_layout_engine().execute(fig)  # the final axes, so labels are placed where they will be
+    for placer in placers:
+        placer.ax.apply_aspect()
+        placer.place()
     return fig
 
 
 def lookahead_trace(problem: Problem, trajectory: Trajectory, *, resolution: int = 150,
-                    max_labels: int = 12) -> Figure:
+                    max_labels: int = 12, xlim=None, ylim=None, aspect: str | None = None) -> Figure:
     """The whole run on the contour map with a ghost marker where each gradient was taken
-    (φ_t − αβ·m_t for Nesterov), linked to its iterate φ_t."""
-    sc = scene_mod.build(problem, trajectory, resolution=resolution, max_labels=max_labels)
+    (φ_t − αβ·m_t for Nesterov), linked to its iterate φ_t. ``xlim``, ``ylim``, ``aspect``: as
+    for :func:`descentlab.scene.build`."""
+    sc = scene_mod.build(problem, trajectory, resolution=resolution, max_labels=max_labels,
+                         xlim=xlim, ylim=ylim, aspect=aspect, panel=1.25)  # the panel's width / height
     fig = Figure(figsize=(8.5, 7), layout="constrained")
     ax = panels.contour(sc, fig.add_subplot(), lookahead=True)
     ax.set_title(f"{trajectory.label} on {problem.name}: where each gradient was taken")

@@ -17,15 +17,17 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.colors import BoundaryNorm, Normalize
+from matplotlib.colors import BoundaryNorm, LogNorm, Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from descentlab.plot import style
+from descentlab.plot import style, surface3d
 from descentlab.scene import (  # renderer-neutral: MANY, surface_heights, the azimuth
     MANY,
     Path,
     Scene,
+    floored,
     surface_heights,
     viewing_azimuth,
 )
@@ -50,22 +52,45 @@ def _pad_data_limits(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
         setter(lo - pad, hi + pad)
 
 
+DENSITY_ABOVE = style.DENSITY_ABOVE  # more rows: a density (2-D histogram), not a marker each
+DENSITY_BINS = (120, 90)
+
+
 def _scatter_data(scene: Scene, ax: Axes, label: str = "data") -> None:
     if scene.data is None:
         raise ValueError(f"{scene.title!r} has no data to show")
     x, y = scene.data
-    ax.scatter(x, y, s=36, color=style.DATA_COLOR, edgecolor="black", linewidth=0.6, zorder=3,
-               label=label)
     _pad_data_limits(ax, x, y)
+    if len(x) > DENSITY_ABOVE:
+        _density(ax, x, y, label)
+    else:
+        ax.scatter(x, y, s=36, color=style.DATA_COLOR, edgecolor="black", linewidth=0.6, zorder=3,
+                   label=label)
     ax.set_xlabel(f"input {scene.data_labels[0]}")
     ax.set_ylabel(f"output {scene.data_labels[1]}")
     ax.grid(alpha=0.3)
 
 
+def _density(ax: Axes, x: np.ndarray, y: np.ndarray, label: str) -> None:
+    """Many data as one image: counts on a grid over the view, darker where more points fall
+    (log scale, empty cells left white), under the model lines; the legend says so."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    counts, _, _ = np.histogram2d(x, y, bins=DENSITY_BINS, range=((x0, x1), (y0, y1)))
+    shown = np.ma.masked_equal(counts.T, 0)
+    ax.imshow(shown, extent=(x0, x1, y0, y1), origin="lower", aspect="auto", interpolation="nearest",
+              cmap=style.density_cmap(), norm=LogNorm(1, max(float(counts.max()), 2.0)), zorder=1)
+    what = f"{label if label != 'data' else f'data (N={len(x):,})'} as a density: darker, more points"
+    ax.add_patch(Rectangle((x0, y0), 0, 0, facecolor=style.DATA_COLOR, edgecolor="none", label=what))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
 def data(scene: Scene, ax: Axes | None = None) -> Axes:
     """(a) The training data."""
     ax = _axes(ax)
-    _scatter_data(scene, ax, label=f"data (N={len(scene.data[0]) if scene.data else 0})")
+    _scatter_data(scene, ax, label=f"data (N={len(scene.data[0]) if scene.data else 0:,})")
+    if len(scene.data[0]) > DENSITY_ABOVE:  # say that it is a density
+        ax.legend(loc="best", fontsize=8)
     ax.set_title("(a) training data")
     return ax
 
@@ -78,11 +103,13 @@ def surface_background(scene: Scene, ax: Axes | None = None) -> Axes:
     ax.computed_zorder = False
     xx, yy = np.meshgrid(scene.grid_x, scene.grid_y)
     zz = surface_heights(scene, np.where(np.isfinite(scene.surface), scene.surface, np.nan))
-    ax.plot_surface(xx, yy, zz, cmap=style.SURFACE_CMAP, linewidth=0, antialiased=True,
-                    rcount=60, ccount=60, zorder=1)
-    ax.set_xlabel(style.math_name(scene.param_names[0]))
-    ax.set_ylabel(style.math_name(scene.param_names[1]))
-    ax.set_zlabel(r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
+    # as many grid rows and columns as the shape needs (every third cut Gabor's ridges into a
+    # sawtooth); no antialiasing, which leaves hairline seams between many facets
+    rstride, cstride = surface3d.sample_strides(zz)
+    ax.plot_surface(xx, yy, zz, cmap=style.SURFACE_CMAP, linewidth=0, antialiased=False,
+                    rstride=rstride, cstride=cstride, zorder=1)
+    surface3d.label(ax, style.math_name(scene.param_names[0]), style.math_name(scene.param_names[1]),
+                   r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
     ax.view_init(elev=32, azim=viewing_azimuth(zz))
@@ -95,7 +122,7 @@ def surface(scene: Scene, ax: Axes | None = None) -> Axes:
     ax = surface_background(scene, ax)
     single = len(scene.paths) == 1
     for path, (color, marker) in zip(scene.paths, _styles(scene), strict=True):
-        pz = surface_heights(scene, path.losses)
+        pz = surface_heights(scene, path.on_surface)  # on the drawn surface; NaN (a gap) outside the view
         shown = path.numbered if len(path.points) > MANY else slice(None)
         ax.plot(path.points[:, 0], path.points[:, 1], pz, color="black" if single else color,
                 lw=1.2, zorder=10)
@@ -118,11 +145,13 @@ def contour_background(scene: Scene, ax: Axes | None = None) -> Axes:
                 extend="max", alpha=0.9)
     ax.contour(scene.grid_x, scene.grid_y, z, levels=scene.levels[1:], colors="white",
                linewidths=0.5, alpha=0.6)
-    for m in scene.minima:
-        ax.plot(*m, marker="*", ms=14, color=style.MINIMUM_COLOR, mec="black", mew=0.8, zorder=7,
-                ls="none")
+    for m in scene.minima:  # above every path and number, so iterates piling up cannot hide it
+        ax.plot(*m, marker="*", ms=17, color=style.MINIMUM_COLOR, mec="black", mew=1.1, zorder=9,
+                ls="none", path_effects=style.STAR_HALO)
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
+    # equal scales draw each gradient perpendicular to its contour (scene.aspect: see descentlab.framing)
+    ax.set_aspect("equal" if scene.aspect == "equal" else "auto", adjustable="box")
     ax.set_xlabel(style.math_name(scene.param_names[0]))
     ax.set_ylabel(style.math_name(scene.param_names[1]))
     ax.set_title("(c) loss contours and path" + (" (log-spaced levels)" if scene.log_levels else ""))
@@ -144,15 +173,58 @@ def contour(scene: Scene, ax: Axes | None = None, numbers: bool = True,
         if lookahead:
             _draw_lookahead(ax, path, "black" if single else color)
         if single:
-            _draw_path_by_iterate(ax, path, numbers)
+            _draw_path_by_iterate(ax, path, numbers, scene)
         else:
             _draw_path(ax, path, color, marker)
-    if not single or lookahead:
-        ax.legend(loc="best", fontsize=8, framealpha=0.9)
+        if path.leaves_at is not None:
+            _draw_exit(ax, path, scene.bounds, "black" if single else color)
+    if not single or lookahead:  # below the map, never over the paths or the star
+        entries = len(ax.get_legend_handles_labels()[0])
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=1 if entries < 3 else 2,
+                  fontsize=8, frameon=False)
     return ax
 
 
-def _draw_path_by_iterate(ax: Axes, path: Path, numbers: bool) -> None:
+def _beside(point: np.ndarray, stars: np.ndarray, bounds, path: np.ndarray) -> dict:
+    """Where a number goes beside ``point``: up-right, or, near a star (within 6% of the view), on
+    the freest side — of eight, the one farthest from the star and the path's other iterates — and
+    growing away from the point, so it neither covers the star nor sits by another iterate."""
+    if not len(stars):
+        return {"xytext": (5.0, 5.0)}
+    scale = np.array([bounds[0][1] - bounds[0][0], bounds[1][1] - bounds[1][0]])
+    unit = (point[:2] - stars) / scale
+    if float(np.min(np.linalg.norm(unit, axis=1))) >= 0.06:
+        return {"xytext": (5.0, 5.0)}
+    angles = np.radians(np.arange(8) * 45.0 + 22.5)
+    sides = np.column_stack([np.cos(angles), np.sin(angles)])
+    others = np.vstack([stars, path[:, :2]]) / scale
+    spots = point[:2] / scale + 0.05 * sides           # where each label would be, in view fractions
+    room = np.min(np.linalg.norm(spots[:, None, :] - others[None, :, :], axis=2), axis=1)
+    side = sides[int(np.argmax(room))]
+    return {"xytext": (float(13 * side[0]), float(13 * side[1])),
+            "ha": "left" if side[0] >= 0 else "right", "va": "bottom" if side[1] >= 0 else "top"}
+
+
+def _draw_exit(ax: Axes, path: Path, bounds, color: str) -> None:
+    """Where a path that ran away leaves the view: an arrow at the edge and the step."""
+    k = path.leaves_at
+    a, b = path.points[max(k - 1, 0), :2], path.points[k, :2]
+    lo = np.array([bounds[0][0], bounds[1][0]])
+    hi = np.array([bounds[0][1], bounds[1][1]])
+    d = b - a
+    with np.errstate(divide="ignore", invalid="ignore"):  # the segment's last fraction inside the box
+        exits = np.where(d > 0, (hi - a) / d, np.where(d < 0, (lo - a) / d, np.inf))
+    edge = a + min(1.0, float(np.nanmin(exits))) * d
+    unit = d / (hi - lo)  # the direction in fractions of the view, for the text's place inside it
+    inner = edge - 0.14 * unit / max(float(np.linalg.norm(unit)), 1e-300) * (hi - lo)
+    what = "unbounded below" if path.stop_reason == "unbounded below" else (
+        "diverged" if path.diverged_at is not None else "runs on")
+    ax.annotate(f"leaves the view at step {k}\n({what})", xy=edge, xytext=inner, textcoords="data",
+                ha="center", va="center", fontsize=8, color=style.DIVERGED_COLOR, path_effects=style.HALO,
+                arrowprops=dict(arrowstyle="-|>", color=style.DIVERGED_COLOR, lw=1.4), zorder=8)
+
+
+def _draw_path_by_iterate(ax: Axes, path: Path, numbers: bool, scene: Scene) -> None:
     pts = path.points
     colors = style.iterate_colors(len(pts))
     if len(pts) <= MANY:
@@ -167,8 +239,8 @@ def _draw_path_by_iterate(ax: Axes, path: Path, numbers: bool) -> None:
                    edgecolor="black", linewidth=0.6, zorder=5)
     if numbers:
         for t in path.numbered:
-            ax.annotate(str(t), pts[t], xytext=(5, 5), textcoords="offset points", fontsize=8,
-                        fontweight="bold", path_effects=style.HALO, zorder=7)
+            ax.annotate(str(t), pts[t], textcoords="offset points", fontsize=8, fontweight="bold",
+                        path_effects=style.HALO, zorder=7, **_beside(pts[t], scene.minima, scene.bounds, pts))
 
 
 def _draw_path(ax: Axes, path: Path, color: str, marker: str) -> None:
@@ -177,8 +249,8 @@ def _draw_path(ax: Axes, path: Path, color: str, marker: str) -> None:
     ax.plot(pts[:, 0], pts[:, 1], color=color, lw=1.4, marker=marker, ms=4, markevery=every,
             mec="black", mew=0.4, path_effects=style.LINE_HALO, zorder=5, label=path.label)
     ax.plot(*pts[-1, :2], marker=marker, ms=9, color=color, mec="black", mew=0.8, zorder=5.5)
-    if path.diverged_at is not None:
-        ax.annotate(f"diverged at step {path.diverged_at}", pts[-1, :2], xytext=(6, -10),
+    if path.diverged_at is not None and path.leaves_at is None:
+        ax.annotate(f"{path.stop_reason} at step {path.diverged_at}", pts[-1, :2], xytext=(6, -10),
                     textcoords="offset points", fontsize=8, color=style.DIVERGED_COLOR,
                     path_effects=style.HALO, zorder=7)
 
@@ -258,21 +330,56 @@ def loss_curve(scene: Scene, ax: Axes | None = None) -> Axes:
     # a log scale needs positive values: L − L_min is, L itself may not be (unknown minimum)
     log = floor is not None or all(np.all(p.losses > 0) for p in scene.paths)
     ax.set_yscale("log" if log else "linear")
+    reached = []
     for path, (color, _) in zip(scene.paths, _styles(scene), strict=True):
         steps = np.arange(len(path.losses))
         gap = path.losses - floor if floor is not None else path.losses
-        if log:
-            gap = np.maximum(gap, style.gap_floor(floor))
+        at = None
+        if log:  # a curve ends where float64 can no longer tell L from L_min (never drawn flat)
+            gap, at = floored(gap, style.gap_floor(floor))
         ax.plot(steps, gap, lw=1.6, color="#1f77b4" if single else color, label=path.label)
+        if at is not None:
+            reached.append((at, "#1f77b4" if single else color))
         if path.diverged_at is not None:
             ax.axvline(path.diverged_at, color=style.DIVERGED_COLOR, ls="--", lw=1)
-            ax.annotate(f"{path.optimizer} diverged at step {path.diverged_at}",
+            ax.annotate(f"{path.optimizer} {path.stop_reason or 'diverged'} at step {path.diverged_at}",
                         (path.diverged_at, 0.5), xycoords=("data", "axes fraction"), rotation=90,
                         ha="right", va="center", color=style.DIVERGED_COLOR, fontsize=8)
     ax.set_xlabel("step t")
     ax.set_ylabel(r"$L[\phi_t] - L_{\min}$" if floor is not None else r"$L[\phi_t]$")
     ax.grid(alpha=0.3, which="both")
+    if reached:
+        _mark_floor(ax, reached, style.gap_floor(floor), note=single)
     if not single:
         ax.legend(loc="best", fontsize=8)
     ax.set_title("loss per step")
     return ax
+
+
+FLOOR_NOTE = "below float64 resolution"
+
+
+def _mark_floor(ax: Axes, reached: list[tuple[int, str]], level: float, note: bool) -> None:
+    """Where each curve reached ``level`` (the float64 resolution of L − L_min, where it ends):
+    a downward triangle in its colour on :func:`floor_line` (``note``: which step, one curve)."""
+    for at, color in reached:
+        floor_marker(ax, at, level, color)
+    floor_line(ax, level, reached[0][0] if note else None)
+
+
+def floor_marker(ax: Axes, step: int, level: float, color, **kw):
+    """The downward triangle where a loss curve reaches the float64 floor ``level``."""
+    return ax.plot([step], [level], ls="none", marker="v", ms=8, color=color, mec="black", mew=0.7,
+                   zorder=5, **kw)[0]
+
+
+def floor_line(ax: Axes, level: float, step: int | None = None) -> None:
+    """A dotted line at the float64 floor ``level`` of L − L_min and, under it (where no curve is
+    drawn), what it means: "▼ below float64 resolution[ from step …]: L − L_min ≤ level"."""
+    ax.axhline(level, color="0.45", ls=":", lw=1.0, zorder=1.5)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, level / 50), hi)  # a band under the line for the note
+    where = "" if step is None else f" from step {step}"
+    ax.annotate(f"\u25bc {FLOOR_NOTE}{where}: $L - L_{{\\min}} \\leq$ {level:.1e}", (0.99, level),
+                xycoords=("axes fraction", "data"), xytext=(0, -7), textcoords="offset points",
+                ha="right", va="top", fontsize=8, color="0.25", zorder=7)

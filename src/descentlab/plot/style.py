@@ -5,11 +5,13 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.patheffects as pe
 import numpy as np
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
 from descentlab.scene import gap_floor  # noqa: F401  (re-exported)
 from descentlab.theme import (  # noqa: F401  (re-exported: the matplotlib figures' palette)
     DATA_COLOR,
+    DENSITY_ABOVE,
+    DENSITY_COLORS,
     DIVERGED_COLOR,
     ITERATE_CMAP,
     MINIMUM_COLOR,
@@ -19,10 +21,17 @@ from descentlab.theme import (  # noqa: F401  (re-exported: the matplotlib figur
 
 HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 LINE_HALO = [pe.Stroke(linewidth=2.6, foreground="white", alpha=0.8), pe.Normal()]
+STAR_HALO = [pe.Stroke(linewidth=3.0, foreground="white"), pe.Normal()]
+"""A white rim around the black-edged minimum star, so it stands out on dark paths too."""
 
 def iterate_cmap() -> ListedColormap:
     """The iterate colour map without its palest tenth, which vanishes on white."""
     return ListedColormap(mpl.colormaps[ITERATE_CMAP](np.linspace(0.0, 0.9, 256)))
+
+
+def density_cmap() -> LinearSegmentedColormap:
+    """Data drawn as a density: pale to the data's orange to dark brown."""
+    return LinearSegmentedColormap.from_list("data density", list(DENSITY_COLORS))
 
 
 def iterate_colors(n: int) -> np.ndarray:

@@ -4,7 +4,12 @@
 * :func:`gabor` — the book's non-convex Gabor model (Figure 6.2);
 * :func:`quadratic`, :func:`rosenbrock`, :func:`beale`, :func:`himmelblau` — surfaces without data;
 * :func:`from_expression`, :func:`from_function`, :func:`from_model` — your own loss or model
-  (safe expressions, never eval); :func:`slice_problem` draws two of many parameters.
+  (safe expressions, never eval); :func:`slice_problem` draws two of many parameters;
+* :func:`with_reduction` — a data problem's loss as the mean over the examples, not the book's sum.
+
+Problems built from your own data or loss suggest settings derived from themselves (their
+curvature, data scale and minima: :mod:`descentlab.problems.suggestions`); the built-in ones keep
+those hand-picked for the book's figures.
 
 The problems are the bottom layer of descentlab: they import nothing above them. The data
 tables they are built from are checked here (:mod:`descentlab.problems.data`); the built-in data
@@ -18,14 +23,14 @@ from descentlab.problems import expression
 from descentlab.problems.base import Problem, Suggested
 from descentlab.problems.custom import GRADIENT_METHODS
 from descentlab.problems.data import DataError, XYData
-from descentlab.problems.data_fit import DataFit
+from descentlab.problems.data_fit import REDUCTIONS, DataFit, MeanFit, with_reduction
 from descentlab.problems.expression import ExpressionError
 from descentlab.problems.expression_problems import ExpressionModel, ExpressionSurface, from_expression
 from descentlab.problems.functions import FunctionModel, FunctionProblem, from_function, from_model
 from descentlab.problems.gabor import Gabor, gabor
 from descentlab.problems.linear_regression import LinearRegression, linear_regression
 from descentlab.problems.slices import DataSlice, Slice, slice_problem
-from descentlab.problems.suggestions import default_start, hessian, suggest
+from descentlab.problems.suggestions import curvature, default_start, hessian, quadratic_suggestion, suggest
 from descentlab.problems.surfaces import (
     Quadratic,
     Surface,
@@ -36,7 +41,8 @@ from descentlab.problems.surfaces import (
 )
 
 __all__ = [
-    "GRADIENT_METHODS", "DataError", "DataFit", "DataSlice", "ExpressionError", "ExpressionModel",
+    "GRADIENT_METHODS", "REDUCTIONS", "DataError", "DataFit", "MeanFit", "curvature", "quadratic_suggestion",
+    "with_reduction", "DataSlice", "ExpressionError", "ExpressionModel",
     "ExpressionSurface", "FunctionModel", "FunctionProblem", "Gabor", "LinearRegression", "Problem",
     "Quadratic", "Slice", "Suggested", "Surface", "XYData", "beale", "default_start", "expression",
     "from_expression", "from_function", "from_model", "gabor", "hessian", "himmelblau", "linear_regression",

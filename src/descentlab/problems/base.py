@@ -8,18 +8,29 @@ the **sum** over those examples (the book's Σ_{i∈B_t} ℓ_i); ``batch=None`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from descentlab.errors import InputError
 
-_SUGGESTED = ("lr", "gd_lr", "adam_lr", "beta")
+_SUGGESTED = ("lr", "gd_lr", "adam_lr", "beta", "max_dist", "thresh")
+_STOCHASTIC_SHARE = 0.25  # a step on a minibatch is this share of 1/λ_B (see Suggested.value)
 
 
 @dataclass(frozen=True)
 class Suggested:
-    """Settings that give a good first picture of a problem (used by the CLI and figures)."""
+    r"""Settings that give a good first picture of a problem (used by the CLI and figures).
+
+    Hand-picked for the built-in problems; derived from the problem itself for your own data and
+    losses (:mod:`descentlab.problems.suggestions` gives the rules). Where they were derived,
+    ``curvature`` is L, the largest eigenvalue of the Hessian of the loss on all the data, and
+    ``example_curvature`` bounds one example's: a minibatch B of the summed loss then has curvature
+    at most λ_B = min(L, |B|·that) (a mean over the batch: at most that), which :meth:`value` uses.
+    ``kappa`` is the condition number where known, and ``note`` says when the suggested steps
+    cannot reach the minimum (an ill-conditioned problem) and what would help.
+    """
 
     start: tuple[float, ...]
     lr: float                       # α of the momentum family (the book's form, with 1−β)
@@ -28,12 +39,53 @@ class Suggested:
     beta: float = 0.9
     steps: int = 50
     view: tuple[tuple[float, float], ...] | None = None  # parameter ranges worth showing
+    max_dist: float | None = None   # a line search's bracket (None: its own default)
+    thresh: float | None = None
+    curvature: float | None = None  # L = λmax of the Hessian on all the data, where derived
+    example_curvature: float | None = None  # a bound on one example's λmax (data problems)
+    reduction: str = "sum"          # how the loss adds its examples up: "sum" (the book's) or "mean"
+    kappa: float | None = None      # the condition number L/μ where known
+    note: str | None = None         # why the suggested steps cannot converge, and what helps
 
-    def value(self, key: str) -> float | None:
+    def value(self, key: str, batch_size: int | None = None) -> float | None:
         """The suggestion a hyper-parameter's spec names (``Hyper.suggest``: ``"lr"``, ``"gd_lr"``,
-        ``"adam_lr"``, ``"beta"``), or None when there is none of that name."""
+        ``"adam_lr"``, ``"beta"``, ``"max_dist"``, ``"thresh"``), or None when there is none of that name.
+
+        ``batch_size``: the size |B| < N of the minibatches the run draws, if any. A step on a
+        minibatch is stable for α < 2/λ_B (λ_B: the batch's curvature, see the class docstring),
+        and a constant step leaves SGD in a noise ball whose size grows with α, so where the
+        curvatures are known the gradient family gets α = ¼·1/λ_B and the momentum family
+        α = ¼·1/(λ_B(1−β)) (its effective step α(1−β) being the same); adaptive methods keep their
+        step in parameter units.
+        """
         value = getattr(self, key, None) if key in _SUGGESTED else None
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        lam = self.batch_curvature(batch_size) if key in ("gd_lr", "lr") else None
+        if lam is not None:
+            step = _STOCHASTIC_SHARE / lam
+            return round_down(step if key == "gd_lr" else step / (1.0 - self.beta))
+        return float(value)
+
+    def batch_curvature(self, batch_size: int | None) -> float | None:
+        """λ_B, the bound on the curvature of a minibatch of ``batch_size`` examples, or None when
+        the run uses all the data or the curvatures are not known."""
+        if batch_size is None or self.curvature is None or self.example_curvature is None:
+            return None
+        if self.reduction == "mean":
+            return float(self.example_curvature)
+        return float(min(self.curvature, batch_size * self.example_curvature))
+
+
+def round_down(value: float, digits: int = 2) -> float:
+    """``value`` > 0 cut (not rounded) to ``digits`` significant digits: 0.001949 → 0.0019, so a
+    step chosen below a stability limit stays below it."""
+    v = float(value)
+    if not (v > 0 and math.isfinite(v)):
+        return v
+    exponent = math.floor(math.log10(v)) - digits + 1
+    mantissa = math.floor(v / 10.0 ** exponent * (1 + 1e-12))
+    return float(f"{mantissa}e{exponent}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

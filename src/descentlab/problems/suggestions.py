@@ -1,37 +1,79 @@
-r"""Suggested settings for your own problems: a start, and learning rates from the curvature.
+r"""Suggested settings derived from the problem itself: its curvature, its data's scale, its minima.
 
-**Suggested settings** (:func:`suggest`, used by every constructor of your own problems): ``minima`` is empty
-unless given; the start is the one given or :func:`default_start`; ``steps`` = 100; and the
-learning rates come from the curvature at the start: with L the largest |eigenvalue| of the
-finite-difference Hessian there (when L cannot be estimated, not finite or numerically zero,
+The built-in problems keep the settings hand-picked for the book's figures; every problem built
+from your own data, loss or model gets these instead, so that the defaults converge whatever the
+data's scale. The rules are the book's stability conditions on a quadratic with Hessian
+eigenvalues in [μ, L] (κ = L/μ), as the update rules declare them
+(:mod:`descentlab.optimizers.gd`, :mod:`~descentlab.optimizers.momentum`,
+:mod:`~descentlab.optimizers.nesterov`):
+
+* gradient descent, e_{t+1} = (1 − αλ)·e_t, is stable for α < 2/L: ``gd_lr`` = **1/L**, half the
+  limit, which contracts every direction monotonically (the steepest one in one step);
+* the momentum family carries the factor (1−β) (eq. 6.11): its effective step is η = α(1−β). Heavy
+  ball is stable for α < 2(1+β)/((1−β)L), Nesterov for α < 2(1+β)/((1+2β)(1−β)L). Where κ is known,
+  β = (√κ−1)/(√κ+1) and **η = 1/L**, i.e. ``lr`` = 1/(L(1−β)): Nesterov's usual tuning, error rate
+  1 − 1/√κ, well inside both limits;
+* adaptive methods (Adam, AdaGrad, RMSProp) move each parameter by about α per step whatever the
+  gradient's size, so ``adam_lr`` is a **length in parameter units** from the distance to cover,
+  not a curvature;
+* a line search's bracket reaches ``max_dist`` = 4/L along −g (the exact step gᵀg/gᵀHg lies in
+  [1/L, 1/μ], so the bracket always holds a step that lowers the loss), with the book notebook's
+  ratio ``thresh`` = 10⁻⁴·``max_dist``.
+
+**A quadratic with a known minimum** (:func:`quadratic_suggestion`; linear regression, exactly,
+from its sufficient statistics): the start lies where the loss exceeds the minimum by a gap G
+given by the data's scale (:func:`~descentlab.problems.linear_regression.linear_regression` takes
+G = 4·Σ(y − ȳ)², a line twice the data's spread off), a share 1 − f of it along the steepest
+eigenvector and f = :data:`FLAT_SHARE` along the flattest — the path then shows the valley, and
+even where κ is too large for any budget every method removes the steep part (a share 1 − f) of
+the gap. ``steps`` is what Nesterov needs to bring the gap to :data:`TOLERANCE` of its start,
+1.5·√κ·ln(f/TOLERANCE)/2 (its rate 1 − 1/√κ acts on the error, the gap goes with its square; 1.5
+for the transient of a double root), within [:data:`MIN_STEPS`, :data:`MAX_STEPS`]; β is capped at
+1 − 10/steps so that heavy ball's steepest direction, which contracts by √β, settles too. ``adam_lr``
+= 0.07·min_i w_i with w_i = √(2G/H_ii), the distance along parameter i over which the loss rises
+by the gap: one step of α in every parameter then never raises the loss by more than the gap.
+The view holds the start and the minimum ± w_i. ``note`` says so when the steps cannot converge.
+
+**Any other problem** (:func:`suggest`, used by every constructor of your own problems):
+``minima`` is empty unless given; the start is the one given or :func:`default_start`; ``steps``
+= 100; L is the largest |eigenvalue| of the Hessian at the start and at the known minima, by
+power iteration on Hessian-vector products (central differences of the gradient,
+:func:`curvature`); when L cannot be estimated (not finite or numerically zero),
 L = ‖g‖∞ / (0.1·max(1, ‖φ‖∞)), the curvature that makes the first step 10 % of the scale, or 1
-when the gradient is zero too),
+when the gradient is zero too. Then ``gd_lr`` = 1/L; ``lr`` = 1/(2L(1 − β)) with the given β
+(default 0.9), an effective step of 1/(2L) since the curvature away from the start is unknown;
+``adam_lr`` = 0.1·s with s the distance ‖φ₀ − φ*‖∞ to the nearest known minimum, else the largest
+of 1, ‖φ‖∞ and the length ‖H⁻¹g‖∞ of the Newton step when the Hessian is positive definite (at
+most 100·max(1, ‖φ‖∞)); each rounded to two significant digits; the line search's bracket as
+above. ``view`` (the parameter box to
+draw, for P = 2) is None unless given: the figures then frame the paths.
 
-* ``gd_lr`` = 1/L (gradient descent and SGD; stable on a quadratic up to 2/L);
-* ``lr`` = 1/(2L(1 − β)) for momentum and Nesterov in the book's form, whose steps carry the
-  factor (1 − β): α(1 − β)·L = ½, safely inside both methods' stability limits;
-* ``adam_lr`` = 0.1·s, where s is a length scale: the largest of 1, ‖φ‖∞ and the length ‖H⁻¹g‖∞
-  of the Newton step when the Hessian is positive definite (at most 100·max(1, ‖φ‖∞)), since
-  Adam moves each parameter by about α per step;
-
-each rounded to two significant digits. ``view`` (the parameter box to draw, for P = 2) is None
-unless given: the figures then frame the paths.
+Minibatches: see :meth:`~descentlab.problems.base.Suggested.value`, which scales the gradient
+steps to a batch's curvature where the problem knows one example's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from descentlab import validation
 from descentlab.errors import InputError
-from descentlab.problems.base import Problem, Suggested
+from descentlab.problems.base import Problem, Suggested, round_down
 
 DEFAULT_STEPS = 100
 DEFAULT_BETA = 0.9
+MIN_STEPS = 100                        # a quadratic's suggested steps: at least …
+MAX_STEPS = 2000                       # … and at most (the explorer's steps control stops there)
+FLAT_SHARE = 0.02                      # f: the share of the start's gap along the flattest direction
+TOLERANCE = 1e-6                       # the relative gap Nesterov reaches in a quadratic's suggested steps
+ADAPTIVE_SHARE = 0.07                  # adaptive α = this × the shortest distance w_i (see above)
+BRACKET = 4.0                          # a line search's max_dist = BRACKET / L
 _HESSIAN_STEP = 1e-4                   # differences of the gradient, for the curvature estimate
+_POWER_ITERATIONS = 200
 PLACEHOLDER = Suggested(start=(0.0,), lr=1.0, gd_lr=1.0, adam_lr=1.0)
 """What a problem carries until :func:`with_suggestion` replaces it with :func:`suggest`'s."""
 
@@ -80,9 +122,99 @@ def _two_digits(v: float) -> float:
     return float(f"{v:.2g}")
 
 
+def curvature(problem: Problem, points) -> float:
+    """The largest |eigenvalue| of the Hessian of the loss (on all the data) at any of ``points``
+    (shape (K, P) or (P,)), by power iteration on Hessian-vector products taken as central
+    differences of the gradient, Hv ≈ (g(φ + hv) − g(φ − hv))/2h with h = 10⁻⁴·max(1, ‖φ‖∞); all
+    points at once, each gradient call on 2K points. ‖Hv‖ for a unit v never exceeds the largest
+    |λ| and rises to it (NaN where the gradient is not finite)."""
+    phi = np.atleast_2d(np.asarray(points, dtype=np.float64))
+    k, p = phi.shape
+    h = _HESSIAN_STEP * np.maximum(1.0, np.max(np.abs(phi), axis=1, keepdims=True))
+    v = np.broadcast_to(np.random.default_rng(0).standard_normal(p), (k, p)).copy()
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    estimate = np.zeros(k)
+    for _ in range(_POWER_ITERATIONS):
+        with np.errstate(all="ignore"):
+            g = np.asarray(problem.grad(np.concatenate([phi + h * v, phi - h * v])), dtype=np.float64)
+            hv = (g[:k] - g[k:]) / (2 * h)
+            norm = np.linalg.norm(hv, axis=1)
+        if not np.all(np.isfinite(norm)):
+            return float("nan")
+        done = np.abs(norm - estimate) <= 1e-7 * norm
+        estimate = norm
+        if np.all(done | (norm == 0)):
+            break
+        v = np.where(norm[:, None] > 0, hv / np.where(norm > 0, norm, 1.0)[:, None], v)
+    return float(np.max(estimate))
+
+
+def steps_for(kappa: float) -> int:
+    """The steps Nesterov (η = 1/L, β = (√κ−1)/(√κ+1)) needs to bring a start with a share
+    :data:`FLAT_SHARE` of its gap along the flattest direction to :data:`TOLERANCE` of that gap:
+    1.5·√κ·ln(f/TOLERANCE)/2, within [:data:`MIN_STEPS`, :data:`MAX_STEPS`]."""
+    if not math.isfinite(kappa):
+        return MAX_STEPS
+    need = math.ceil(1.5 * math.sqrt(kappa) * math.log(FLAT_SHARE / TOLERANCE) / 2.0)
+    return int(min(max(need, MIN_STEPS), MAX_STEPS))
+
+
+def momentum_beta(kappa: float, steps: int) -> float:
+    """β = (√κ−1)/(√κ+1), at most 1 − 10/steps, with 1 − β given to two significant digits."""
+    beta = (math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0) if math.isfinite(kappa) else 1.0
+    beta = min(beta, 1.0 - 10.0 / steps)
+    return float(f"{1.0 - float(f'{1.0 - beta:.2g}'):.12g}")
+
+
+def quadratic_suggestion(hessian, minimum, gap: float, *, example_curvature: float | None = None,
+                         hint: str = "") -> Suggested:
+    """The settings of a quadratic with a constant ``hessian`` and a known ``minimum`` (see the module
+    docstring): a start whose loss exceeds the minimum by ``gap``, steps from κ, β and α from L and
+    κ, the adaptive α from the distances w_i. ``hint`` (e.g. "centre x") ends the note written when
+    the suggested steps cannot converge."""
+    h = np.asarray(hessian, dtype=np.float64)
+    m = np.asarray(minimum, dtype=np.float64)
+    lam, vectors = np.linalg.eigh(h)
+    big = float(lam[-1])
+    if not (big > 0 and math.isfinite(big) and gap > 0):
+        raise InputError(f"cannot suggest settings for a Hessian with eigenvalues {lam.tolist()}")
+    small = float(lam[0])
+    kappa = big / small if small > 1e-13 * big else math.inf
+    flat = FLAT_SHARE if math.isfinite(kappa) else 0.0
+
+    def oriented(v: np.ndarray) -> np.ndarray:  # first non-negligible component positive
+        lead = v[np.argmax(np.abs(v) > 1e-12)]
+        return v if lead >= 0 else -v
+
+    start = m + math.sqrt(2.0 * gap * (1.0 - flat) / big) * oriented(vectors[:, -1])
+    if flat:
+        start = start + math.sqrt(2.0 * gap * flat / small) * oriented(vectors[:, 0])
+    steps = steps_for(kappa)
+    beta = momentum_beta(kappa, steps)
+    reach = np.sqrt(2.0 * gap / np.maximum(np.diag(h), 1e-300))     # w_i
+    view = None
+    if len(m) == 2:
+        lo, hi = np.minimum(start, m - reach), np.maximum(start, m + reach)
+        pad = 0.05 * (hi - lo)
+        view = tuple((float(a), float(b)) for a, b in zip(lo - pad, hi + pad, strict=True))
+    note = None
+    if not math.isfinite(kappa) or 1.5 * math.sqrt(kappa) * math.log(FLAT_SHARE / TOLERANCE) / 2 > steps:
+        shown = "∞ (a flat direction)" if not math.isfinite(kappa) else f"{kappa:.2g}"
+        note = (f"ill-conditioned: κ = {shown}; the suggested {steps} steps cannot reach the minimum along "
+                f"the flattest direction (defaults still lower the loss, by the steep part of the gap)"
+                f"{'; ' + hint if hint else ''}")
+    return Suggested(
+        start=tuple(float(v) for v in start), lr=round_down(1.0 / (big * (1.0 - beta))),
+        gd_lr=round_down(1.0 / big), adam_lr=round_down(ADAPTIVE_SHARE * float(np.min(reach))),
+        beta=beta, steps=steps, view=view, max_dist=round_down(BRACKET / big),
+        thresh=round_down(1e-4 * BRACKET / big), curvature=big, example_curvature=example_curvature,
+        kappa=kappa, note=note)
+
+
 def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: int = DEFAULT_STEPS,
             beta: float = DEFAULT_BETA, view=None) -> Suggested:
-    """Settings for ``problem`` from its curvature at ``start`` (see the module docstring).
+    """Settings for ``problem`` from its curvature at ``start`` and at its known minima (see the
+    module docstring: "any other problem").
 
     Raises:
         ValueError: if the loss at the start is not finite.
@@ -98,26 +230,31 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
                          "choose a start where it is finite")
     size = max(1.0, float(np.max(np.abs(phi))))
     grad_size = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else 0.0
-    h = hessian(problem, phi)
-    eig = np.linalg.eigvalsh(h) if np.all(np.isfinite(h)) else np.array([np.nan])
-    curvature = float(np.max(np.abs(eig)))
-    if not (np.isfinite(curvature) and curvature > 1e-9 * max(1.0, grad_size)):
-        curvature = grad_size / (0.1 * size) if grad_size > 0 else 1.0
-    scale = size
-    if np.all(np.isfinite(eig)) and eig.min() > 1e-9 * eig.max() > 0 and grad_size > 0:
-        newton = float(np.max(np.abs(np.linalg.solve(h, g))))
-        if np.isfinite(newton):
-            scale = max(scale, min(newton, 100.0 * size))
+    minima = np.asarray(problem.minima, dtype=np.float64).reshape(-1, problem.n_params)
+    big = curvature(problem, np.vstack([phi[None], minima]))
+    if not (np.isfinite(big) and big > 1e-9 * max(1.0, grad_size)):
+        big = grad_size / (0.1 * size) if grad_size > 0 else 1.0
+    scale = float(np.min(np.max(np.abs(minima - phi), axis=1))) if len(minima) else 0.0
+    if not scale > 0:
+        scale = size
+        h = hessian(problem, phi)
+        eig = np.linalg.eigvalsh(h) if np.all(np.isfinite(h)) else np.array([np.nan])
+        if np.all(np.isfinite(eig)) and eig.min() > 1e-9 * eig.max() > 0 and grad_size > 0:
+            newton = float(np.max(np.abs(np.linalg.solve(h, g))))
+            if np.isfinite(newton):
+                scale = max(scale, min(newton, 100.0 * size))
     view = None if view is None else tuple((float(lo), float(hi)) for lo, hi in view)
     return Suggested(start=tuple(float(v) for v in phi),
-                     lr=_two_digits(1.0 / (2.0 * curvature * (1.0 - beta))),
-                     gd_lr=_two_digits(1.0 / curvature), adam_lr=_two_digits(0.1 * scale), beta=beta,
-                     steps=steps, view=view)
+                     lr=_two_digits(1.0 / (2.0 * big * (1.0 - beta))),
+                     gd_lr=_two_digits(1.0 / big), adam_lr=_two_digits(0.1 * scale), beta=beta,
+                     steps=steps, view=view, max_dist=round_down(BRACKET / big),
+                     thresh=round_down(1e-4 * BRACKET / big), curvature=float(big))
 
 
 def with_suggestion(problem: Problem, start, steps: int, beta: float, view) -> Problem:
     return dataclasses.replace(problem, suggested=suggest(problem, start, steps=steps, beta=beta, view=view))
 
 
-__all__ = ["DEFAULT_BETA", "DEFAULT_STEPS", "PLACEHOLDER", "candidates", "default_start", "hessian",
-           "suggest", "with_suggestion"]
+__all__ = ["ADAPTIVE_SHARE", "BRACKET", "DEFAULT_BETA", "DEFAULT_STEPS", "FLAT_SHARE", "MAX_STEPS",
+           "MIN_STEPS", "PLACEHOLDER", "TOLERANCE", "candidates", "curvature", "default_start", "hessian",
+           "momentum_beta", "quadratic_suggestion", "steps_for", "suggest", "with_suggestion"]

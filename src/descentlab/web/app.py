@@ -71,6 +71,10 @@ DEFAULT = {"problem": "line-fit", "kappa": 1.0, "batch_size": None, "seed": 0}
 NUMBER_BOX = {"flex": "1 1 40%"}
 HYPER_ALL = {"type": ctl.HYPER, "method": ALL, "hyper": ALL}
 HYPER_VALUE_ALL = {"type": "hyper-value", "method": ALL, "hyper": ALL}
+HYPER_SLOT = "hyper-slot"
+HYPER_SLOT_ALL = {"type": HYPER_SLOT, "method": ALL, "hyper": ALL}
+"""The Div around each hyper-parameter control: a problem that moves a log slider's decades (an
+uploaded CSV's α) puts a new slider there."""
 METHOD_BOX_ALL = {"type": "method-box", "method": ALL}
 
 ERROR_STYLE = {"color": "#b00020", "fontWeight": "600"}
@@ -113,6 +117,7 @@ class Explorer:
         self.problem = functools.lru_cache(maxsize=16)(self._problem)
         self.trajectory = functools.lru_cache(maxsize=5 * cache_size)(self._trajectory)
         self.outcome = functools.lru_cache(maxsize=cache_size)(self._compute)
+        self._moved = functools.lru_cache(maxsize=MAX_UPLOADS)(self._moved_for)
 
     # ---- uploads ---------------------------------------------------------------------------------
 
@@ -167,33 +172,58 @@ class Explorer:
 
     # ---- the suggested settings of a problem -----------------------------------------------------
 
-    def defaults(self, problem: object, kappa: object) -> dict:
+    def defaults(self, problem: object, kappa: object, upload_store: object = None) -> dict:
         """The controls' positions that show ``problem`` well: what ``descentlab compare`` would use.
 
-        ``{"hyper": {method: {hyper: position}}, "steps": n}`` for every registered method: each
-        hyper-parameter as ``Config.resolved`` fills it for the problem (its suggestion, else its
-        default), as its control shows it (an exponent on a log slider; see
-        :meth:`descentlab.web.controls.Control.position`).
+        ``{"hyper": {method: {hyper: position}}, "steps": n, "moved": {method: {hyper: [low,
+        high]}}}`` for every registered method: each hyper-parameter as ``Config.resolved`` fills it
+        for the problem (its suggestion, else its default), as its control shows it (an exponent on a
+        log slider; see :meth:`descentlab.web.controls.Control.position`). An uploaded CSV (named by
+        ``upload_store``) suggests settings from its own data, as ``descentlab --data`` does; a log
+        slider whose suggestion lies outside its decades is moved to hold it (``moved``).
         """
         name = ctl.choice("problem", problem, ctl.PROBLEMS)
         options = {"kappa": ctl.log_value("κ", kappa, ctl.LOG_KAPPA)} if name == "quadratic" else {}
-        # an uploaded CSV is fitted by the line-fit model, whose suggestions do not depend on the data
-        prob = by_name("line-fit" if name == ctl.UPLOAD else name, **options)
+        upload = self.uploaded(upload_store) if name == ctl.UPLOAD and upload_store is not None else None
+        if upload is not None:
+            prob = self.upload_problem(upload.key)
+        else:  # no file yet: the page shows the line fit's settings until one is uploaded
+            prob = by_name("line-fit" if name == ctl.UPLOAD else name, **options)
         methods = optim.methods()
-        full = Config(optimizers=tuple(OptimizerSpec(n, n) for n in methods)).resolved(prob)
+        full = _every_method(prob)
         chosen = {s.name: s.hyperparams for s in full.optimizers}
+        moved = ctl.windows(chosen)
+
+        def position(n: str, m: optim.Method, h: optim.Hyper) -> object:
+            return ctl.control(m, h, moved.get((n, h.name))).position(chosen[n].get(h.name))
+
         # exact exponents, not rounded to the slider's step: the suggested α itself is what runs
-        return {"hyper": {n: {h.name: ctl.control(m, h).position(chosen[n].get(h.name)) for h in m.hypers}
-                          for n, m in methods.items()},
-                "steps": full.steps}
+        return {"hyper": {n: {h.name: position(n, m, h) for h in m.hypers} for n, m in methods.items()},
+                "steps": full.steps,
+                "moved": {n: {h: list(w) for (m, h), w in moved.items() if m == n} for n in methods}}
+
+    def upload_problem(self, key: str) -> Problem:
+        """The line fit to an upload in memory (what ``descentlab --data FILE`` builds)."""
+        return self.problem(_problem_part(Config()), key)
+
+    def moved(self, upload: ctl.Upload | None) -> dict[tuple[str, str], tuple[float, float]]:
+        """The log sliders that an upload's suggestions move (:func:`descentlab.web.controls.windows`)."""
+        if upload is None:
+            return {}
+        return self._moved(upload.key)
+
+    def _moved_for(self, key: str) -> dict[tuple[str, str], tuple[float, float]]:
+        full = _every_method(self.upload_problem(key))
+        return ctl.windows({s.name: s.hyperparams for s in full.optimizers})
 
     def page_values(self, problem: str = DEFAULT["problem"], *, kappa: object = DEFAULT["kappa"],
-                    optimizers: list[str] | None = None, **over) -> dict:
-        """The controls as the page sends them once ``problem`` is chosen: its suggested settings,
-        the ``optimizers`` shown (default: ``optimizers.featured()``), the controls of every
-        registered method. ``over`` replaces any of them (``steps=30``, ``hyper=…``); pass the
-        result to :meth:`update`, or to :func:`update_request` for a served app."""
-        d = self.defaults(problem, kappa)
+                    optimizers: list[str] | None = None, upload_store: object = None, **over) -> dict:
+        """The controls as the page sends them once ``problem`` is chosen: its suggested settings
+        (an upload's own with ``upload_store``), the ``optimizers`` shown (default:
+        ``optimizers.featured()``), the controls of every registered method. ``over`` replaces any of
+        them (``steps=30``, ``hyper=…``); pass the result to :meth:`update`, or to
+        :func:`update_request` for a served app."""
+        d = self.defaults(problem, kappa, upload_store)
         values = {"problem": problem, "kappa": kappa,
                   "optimizers": list(optim.featured() if optimizers is None else optimizers),
                   "hyper": d["hyper"], "steps": d["steps"], "batch_size": DEFAULT["batch_size"],
@@ -205,7 +235,7 @@ class Explorer:
     def request(self, values: dict, upload_store: object) -> ctl.Request:
         """Validate a state of the controls (ControlError with one line when it cannot be used)."""
         upload = self.uploaded(upload_store) if values.get("problem") == ctl.UPLOAD else None
-        return ctl.request(**values, upload=upload)
+        return ctl.request(**values, upload=upload, moved=self.moved(upload))
 
     def _compute(self, toml: str, upload_key: str | None) -> Outcome:
         """The runs and the scene of a validated config, each run taken from the cache of runs."""
@@ -236,9 +266,12 @@ class Explorer:
         sequence from the seed alone, so a run alone equals the same run among others."""
         full = Config.from_toml(setting, "controls")
         problem = self.problem(_problem_part(full), upload_key)
-        optimizer = OptimizerSpec(name, method, dict(hyperparams)).build()
-        (trajectory,) = run_many([optimizer], problem, full.start, full.steps, batch_size=full.batch_size,
-                                 seed=full.seed)
+        spec = OptimizerSpec(name, method, dict(hyperparams))
+        # its own batch size, as Config.run gives it (sgd's default batch is for sgd alone)
+        (trajectory,) = run_many([spec.build()], problem, full.start, full.steps,
+                                 batch_size=[full.batch_for(spec, problem)], seed=full.seed)
+        if full.default_batch(spec, problem):
+            trajectory = dataclasses.replace(trajectory, meta={**trajectory.meta, "default_batch": True})
         return trajectory
 
     def views(self, outcome: Outcome, selected: int | None) -> dict[str, dict]:
@@ -312,6 +345,11 @@ class Explorer:
         return None if at_end or t >= last else t
 
 
+def _every_method(problem: Problem) -> Config:
+    """A config of every registered method on ``problem``, resolved (its suggestions filled in)."""
+    return Config(optimizers=tuple(OptimizerSpec(n, n) for n in optim.methods())).resolved(problem)
+
+
 def _problem_part(config: Config) -> str:
     """The TOML of the settings that choose the problem (not the runs)."""
     return Config(problem=config.problem, kappa=config.kappa, angle=config.angle).to_toml()
@@ -381,9 +419,10 @@ def method_box(method: optim.Method, positions: dict, shown: bool) -> html.Div:
     rows = []
     for h in method.hypers:
         c = ctl.control(method, h)
-        rows.append(_row({"type": "hyper-value", "method": method.name, "hyper": h.name}, h.name,
-                         hyper_control(c, positions.get(h.name)), row_id(method.name, h.name),
-                         title=h.help or None))
+        slot = html.Div(hyper_control(c, positions.get(h.name)),
+                        id={"type": HYPER_SLOT, "method": method.name, "hyper": h.name})
+        rows.append(_row({"type": "hyper-value", "method": method.name, "hyper": h.name}, h.name, slot,
+                         row_id(method.name, h.name), title=h.help or None))
     head = html.Div([html.Span(method.name, style={"fontWeight": "600"}),
                      html.Span(method.summary, style={"color": "#666", "fontSize": "11px",
                                                       "marginLeft": "6px"})],
@@ -504,22 +543,30 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
             raise dash.exceptions.PreventUpdate
         return start
 
-    @app.callback(Output(HYPER_ALL, "value"), Output("steps", "value"),
-                  Input("problem", "value"), State("kappa", "value"), State(HYPER_ALL, "id"),
-                  prevent_initial_call=True)
-    def on_problem(problem, kappa, ids):
+    @app.callback(Output(HYPER_ALL, "value"), Output("steps", "value"), Output(HYPER_SLOT_ALL, "children"),
+                  Input("problem", "value"), Input("upload-store", "data"), State("kappa", "value"),
+                  State(HYPER_ALL, "id"), State(HYPER_SLOT_ALL, "id"), prevent_initial_call=True)
+    def on_problem(problem, upload, kappa, ids, slots):
         try:
-            d = explorer.defaults(problem, kappa)
+            d = explorer.defaults(problem, kappa, upload if problem == ctl.UPLOAD else None)
         except (ctl.ControlError, ValueError, TypeError):
             raise dash.exceptions.PreventUpdate from None
-        return problem_positions(d, ids), d["steps"]
+        fresh = log_sliders(d, slots)
+        values = [dash.no_update if key in fresh else v
+                  for key, v in zip(_keys(ids), problem_positions(d, ids), strict=True)]
+        return values, d["steps"], [fresh.get(key, dash.no_update) for key in _keys(slots)]
 
     @app.callback(Output(HYPER_VALUE_ALL, "children"), Output("kappa-label", "children"),
                   Output(METHOD_BOX_ALL, "style"), *[Output(box, "style") for box in TOGGLED],
                   Input(HYPER_ALL, "value"), Input("kappa", "value"), Input("problem", "value"),
-                  Input("optimizers", "value"), State(HYPER_ALL, "id"), State(METHOD_BOX_ALL, "id"))
-    def on_labels(values, kappa, problem, chosen, ids, boxes):
-        shown = hyper_labels(ids, values)
+                  Input("optimizers", "value"), State(HYPER_ALL, "id"), State(METHOD_BOX_ALL, "id"),
+                  State("upload-store", "data"))
+    def on_labels(values, kappa, problem, chosen, ids, boxes, upload):
+        try:
+            moved = explorer.moved(explorer.uploaded(upload)) if problem == ctl.UPLOAD and upload else {}
+        except ctl.ControlError:
+            moved = {}
+        shown = hyper_labels(ids, values, moved)
         label_ids = [o["id"] for o in dash.ctx.outputs_list[0]]
         return ([shown.get((i.get("method"), i.get("hyper")), "?") for i in label_ids], kappa_label(kappa),
                 method_styles(boxes, chosen), *visibility(problem, chosen))
@@ -544,6 +591,28 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
         return page_outputs(explorer.update(controls, upload, iterate, previous_max, shown))
 
     return app
+
+
+def _keys(ids: list) -> list[tuple[str | None, str | None]]:
+    """(method, hyper-parameter) of each pattern-matching id."""
+    return [(i.get("method"), i.get("hyper")) if isinstance(i, dict) else (None, None) for i in ids]
+
+
+def log_sliders(defaults: dict, slots: list) -> dict:
+    """A new log slider for each log control in ``slots``, by (method, hyper-parameter), at a
+    problem's ``defaults``: its decades moved to hold an uploaded CSV's α (``defaults["moved"]``),
+    or the registry's."""
+    methods = optim.methods()
+    out = {}
+    for method_name, hyper_name in _keys(slots):
+        method = methods.get(method_name)
+        if method is None or hyper_name not in method.hyper_names:
+            continue
+        window = defaults.get("moved", {}).get(method_name, {}).get(hyper_name)
+        c = ctl.control(method, method.hyper(hyper_name), None if window is None else tuple(window))
+        if c.kind == "log":
+            out[(method_name, hyper_name)] = hyper_control(c, defaults["hyper"][method_name][hyper_name])
+    return out
 
 
 def problem_positions(defaults: dict, ids: list) -> list:
@@ -590,9 +659,10 @@ def _patch(change: dict) -> dash.Patch:
     return patch
 
 
-def hyper_labels(ids: object, values: object) -> dict[tuple[str, str], str]:
+def hyper_labels(ids: object, values: object, moved: dict | None = None) -> dict[tuple[str, str], str]:
     """The value beside each hyper-parameter control, as the server reads it (``"α = 0.0316"``, or
-    ``"α = ?"``), by (method, hyper-parameter); controls of unknown methods are left out."""
+    ``"α = ?"``), by (method, hyper-parameter); controls of unknown methods are left out;
+    ``moved``: the log sliders a problem moved (:func:`descentlab.web.controls.windows`)."""
     try:
         sent = ctl.hyper_mapping(ids, values)
     except ctl.ControlError:
@@ -603,7 +673,8 @@ def hyper_labels(ids: object, values: object) -> dict[tuple[str, str], str]:
         method = methods.get(name)
         for h in method.hypers if method is not None else ():
             if h.name in given:
-                out[(name, h.name)] = ctl.control(method, h).shown(given[h.name])
+                c = ctl.control(method, h, (moved or {}).get((name, h.name)))
+                out[(name, h.name)] = c.shown(given[h.name])
     return out
 
 

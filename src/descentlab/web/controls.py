@@ -32,7 +32,7 @@ import hashlib
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 from descentlab import optimizers as optim
@@ -266,8 +266,39 @@ class Control:
         return {}
 
 
-def control(method: Method | str, hyper: Hyper) -> Control:
-    """The control of ``hyper`` (a hyper-parameter of ``method``): see the module docstring."""
+def control(method: Method | str, hyper: Hyper, window: tuple[float, float] | None = None) -> Control:
+    """The control of ``hyper`` (a hyper-parameter of ``method``): see the module docstring.
+    ``window``: the (low, high) exponents of a log slider moved for a problem (see :func:`windows`)."""
+    c = _control(method, hyper)
+    return c if window is None or c.kind != "log" else replace(c, low=float(window[0]), high=float(window[1]))
+
+
+WINDOW = (3, 2)
+"""A log slider moved to hold a problem's suggestion spans this many decades below and above it."""
+
+
+def windows(suggested: Mapping[str, Mapping[str, object]]) -> dict[tuple[str, str], tuple[float, float]]:
+    """The log sliders a problem's suggestions move: ``{(method, hyper): (low, high)}`` for each
+    suggested value (``{method: {hyper: value}}``, as ``Config.resolved`` fills them) outside the
+    decades its slider spans — the α of an uploaded CSV whose sum of squares is large — moved to
+    :data:`WINDOW` decades around it. Sliders that hold their suggestion are left alone."""
+    methods = optim.methods()
+    out = {}
+    for name, values in suggested.items():
+        method = methods.get(name)
+        for h in method.hypers if method is not None else ():
+            value = values.get(h.name)
+            c = _control(method, h)
+            if c.kind != "log" or not isinstance(value, Real) or not value > 0:
+                continue
+            exponent = math.log10(float(value))
+            if not c.low + 1 <= exponent <= c.high - 1:
+                out[(name, h.name)] = (float(math.floor(exponent) - WINDOW[0]),
+                                       float(math.ceil(exponent) + WINDOW[1]))
+    return out
+
+
+def _control(method: Method | str, hyper: Hyper) -> Control:
     name = method if isinstance(method, str) else method.name
     if hyper.kind == "choice":
         return Control(name, hyper, "choice")
@@ -307,9 +338,12 @@ def hyper_mapping(ids: object, values: object) -> dict[str, dict[str, object]]:
     return out
 
 
-def hyper_values(names: Sequence[str], hyper: object) -> dict[str, dict[str, float | int | str]]:
+def hyper_values(names: Sequence[str], hyper: object,
+                 moved: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+                 ) -> dict[str, dict[str, float | int | str]]:
     """Every hyper-parameter of each method in ``names``, read from ``hyper`` = ``{method: {hyper:
-    what its control sent}}`` (controls of methods not shown are ignored)."""
+    what its control sent}}`` (controls of methods not shown are ignored); ``moved``: the log
+    sliders the problem moved (:func:`windows`)."""
     if not isinstance(hyper, Mapping):
         raise ControlError(f"hyper-parameters must be a mapping of method to values, got {_show(hyper)}")
     out = {}
@@ -324,7 +358,7 @@ def hyper_values(names: Sequence[str], hyper: object) -> dict[str, dict[str, flo
                                f"it takes {', '.join(method.hyper_names)}")
         values = {}
         for h in method.hypers:
-            c = control(method, h)
+            c = control(method, h, (moved or {}).get((name, h.name)))
             if h.name not in sent:
                 raise ControlError(f"{c.label} is missing")
             values[h.name] = c.read(sent[h.name])
@@ -335,17 +369,19 @@ def hyper_values(names: Sequence[str], hyper: object) -> dict[str, dict[str, flo
 # ---- the whole form ----------------------------------------------------------------------------
 
 def request(*, problem: object, kappa: object, optimizers: object, hyper: object, steps: object,
-            batch_size: object, seed: object, start: object, upload: Upload | None = None) -> Request:
+            batch_size: object, seed: object, start: object, upload: Upload | None = None,
+            moved: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> Request:
     """The validated :class:`Request` for one state of the controls.
 
     ``hyper`` maps each method to what its controls sent (``{"nesterov": {"lr": -1.3, "beta":
     0.8}}``: see :class:`Control`); only the methods in ``optimizers`` are read. ``kappa`` is log10 κ;
     ``batch_size`` is None (all the data; sgd draws 3) or a size 1..N and applies to data problems
-    only (methods that always use all the data ignore it).
+    only (methods that always use all the data ignore it). ``moved``: the log sliders that the
+    problem's suggestions moved (:func:`windows`; an uploaded CSV's learning rates).
     """
     name = choice("problem", problem, PROBLEMS)
     names = optimizer_list(optimizers)
-    values = hyper_values(names, hyper)
+    values = hyper_values(names, hyper, moved)
     specs = tuple(OptimizerSpec(n, n, values[n]) for n in names)
     fields: dict = {"steps": whole("steps", steps, 1, MAX_STEPS), "seed": whole("seed", seed, 0, MAX_SEED),
                     "start": start_point(start)}

@@ -22,15 +22,17 @@ from descentlab.trajectory import Trajectory
 from descentlab.web import figures
 
 
-def default_title(problem: Problem, trajectories: Sequence[Trajectory]) -> str:
-    """``"line-fit: 4 optimizers from (1.6, -0.5), 500 steps"`` (one run: its label and final loss)."""
+def default_title(problem: Problem, trajectories: Sequence[Trajectory], full_params: Sequence | None = None
+                  ) -> str:
+    """``"line-fit: 4 optimizers from (1.6, -0.5), 500 steps"`` (one run: its label and final loss);
+    the start in all its coordinates (``full_params`` has them for a slice)."""
     trajs = list(trajectories)
     steps = max((t.steps for t in trajs), default=0)
-    start = ", ".join(f"{v:g}" for v in trajs[0].params[0]) if trajs else ""
+    first = trajs[0].params if trajs and full_params is None else (full_params[0] if trajs else None)
+    start = ", ".join(f"{v:g}" for v in first[0]) if trajs else ""
     if len(trajs) == 1:
         t = trajs[0]
-        tail = (f"diverged at step {t.diverged_at}" if t.diverged_at is not None
-                else f"final L = {t.losses[-1]:.4g}")
+        tail = t.status if t.diverged_at is not None else f"final L = {t.losses[-1]:.4g}"
         return f"{problem.name}: {t.label} from ({start}), {t.steps} steps, {tail}"
     return f"{problem.name}: {len(trajs)} optimizers from ({start}), {steps} steps"
 
@@ -52,19 +54,25 @@ def to_html(fig: dict, title: str) -> str:
 def write_html(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], path: str | pathlib.Path,
                *, title: str | None = None, resolution: int = 150, log_levels: bool | None = None,
                bounds: scene_mod.Bounds | None = None, full_params: Sequence | None = None,
+               xlim: Sequence[float] | None = None, ylim: Sequence[float] | None = None,
+               aspect: str | None = None,
                max_frames: int = figures.MAX_FRAMES) -> pathlib.Path:
     """Write ``problem`` and its run(s) as one standalone HTML file; returns the path written.
 
     Args:
         title: the page's and the figure's title (default: problem, optimizers, start, steps).
-        resolution, log_levels, bounds, full_params: as :func:`descentlab.scene.build`.
+        resolution, log_levels, bounds, full_params, xlim, ylim, aspect: as
+            :func:`descentlab.scene.build`.
         max_frames: at most this many slider positions (the first and last iterate kept).
     """
     trajs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
     if not trajs:
         raise ValueError("write_html needs at least one trajectory")
+    # the contour cell's width / height on a 1600-pixel-wide page (the 2 × 2 grid of data problems,
+    # else a row of three): an automatic view drawn with equal scales takes that shape
+    panel = 1.4 if problem.n_examples is not None else 0.75
     sc = scene_mod.build(problem, trajs, resolution=resolution, log_levels=log_levels, bounds=bounds,
-                         full_params=full_params)
-    title = default_title(problem, trajs) if title is None else str(title)
+                         full_params=full_params, xlim=xlim, ylim=ylim, aspect=aspect, panel=panel)
+    title = default_title(problem, trajs, full_params) if title is None else str(title)
     page = to_html(figures.combined(sc, title=title, max_frames=max_frames), title)
     return write_text_atomic(path, page)

@@ -58,12 +58,13 @@ def static(ctx: Context, xa: str = "x", ya: str = "y", legend: bool = True,
         traces += _contour_path(ctx, i, path, look, xa, ya, legend)
     if len(sc.minima):  # over the paths, as matplotlib's
         n0, n1 = ctx.names
+        star = "minimum (found numerically)" if sc.minima_found else "known minimum"
         traces.append({
-            "type": "scatter", "mode": "markers", "name": "known minimum", "x": ctx.a(sc.minima[:, 0]),
+            "type": "scatter", "mode": "markers", "name": star, "x": ctx.a(sc.minima[:, 0]),
             "y": ctx.a(sc.minima[:, 1]), "showlegend": legend, "legendgroup": "minima",
             "marker": {"symbol": "star", "size": 17, "color": theme.MINIMUM_COLOR,
                        "line": {"color": "black", "width": 1}},
-            "hovertemplate": f"known minimum<br>{n0} = %{{x:.6~g}}<br>{n1} = %{{y:.6~g}}<extra></extra>",
+            "hovertemplate": f"{star}<br>{n0} = %{{x:.6~g}}<br>{n1} = %{{y:.6~g}}<extra></extra>",
             "xaxis": xa, "yaxis": ya})
     return traces
 
@@ -168,10 +169,15 @@ def _lookahead_traces(ctx: Context, i: int, path: Path, look: Look, t: int, comm
     return [ghost, *legs]
 
 
-def axes(ctx: Context) -> tuple[dict, dict]:
+def axes(ctx: Context, xaxis: str = "x") -> tuple[dict, dict]:
+    """The x and y axis of the contour map; ``xaxis`` is the x axis's id (``"x2"`` in a grid)."""
     sc = ctx.scene
-    return ({**AXIS, "title": {"text": ctx.names[0]}, "range": list(sc.bounds[0])},
-            {**AXIS, "title": {"text": ctx.names[1]}, "range": list(sc.bounds[1])})
+    # equal scales (scene.aspect) draw each gradient perpendicular to its contour; the box is
+    # shrunk to fit ("constrain"), never the ranges widened past the computed surface
+    equal = {"scaleanchor": xaxis, "scaleratio": 1, "constrain": "domain"} if sc.aspect == "equal" else {}
+    return ({**AXIS, "title": {"text": ctx.names[0]}, "range": list(sc.bounds[0]),
+             **({"constrain": "domain"} if equal else {})},
+            {**AXIS, "title": {"text": ctx.names[1]}, "range": list(sc.bounds[1]), **equal})
 
 
 def title(ctx: Context) -> str:
@@ -191,7 +197,7 @@ def diverged_notes(ctx: Context, xref: str = "x", yref: str = "y") -> list[dict]
             notes.append({"x": x, "y": y, "xref": xref, "yref": yref, "showarrow": False,
                           "xanchor": "right" if right else "left", "yanchor": "top" if top else "bottom",
                           "xshift": -6 if right else 6, "yshift": -6 if top else 6,
-                          "text": f"{escape(path.optimizer)} diverged at step {path.diverged_at}"
+                          "text": f"{escape(path.optimizer)} {path.stop_reason} at step {path.diverged_at}"
                                   + (" (off the view)" if off else ""),
                           "font": {"size": 11, "color": theme.DIVERGED_COLOR},
                           "bgcolor": "rgba(255,255,255,0.75)"})

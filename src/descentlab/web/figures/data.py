@@ -9,13 +9,42 @@ from descentlab.web.figures.look import AXIS, Context, escape
 
 # ---- (a)/(d) data and model -----------------------------------------------------------------------
 
+DENSITY_BINS = (120, 90)
+
+
 def static(ctx: Context, xa: str = "x", ya: str = "y", legend: bool = True) -> list[dict]:
     x, y = ctx.scene.data
     lx, ly = (escape(s) for s in ctx.scene.data_labels)
+    if len(x) > theme.DENSITY_ABOVE:
+        return _density(ctx, xa, ya, legend)
     return [{"type": "scatter", "mode": "markers", "name": f"data (N={len(x)})", "x": ctx.a(x), "y": ctx.a(y),
              "marker": {"size": 9, "color": theme.DATA_COLOR, "line": {"color": "black", "width": 0.7}},
              "hovertemplate": f"{lx} = %{{x:.4~g}}<br>{ly} = %{{y:.4~g}}<extra>data</extra>",
              "showlegend": legend, "legendgroup": "data", "xaxis": xa, "yaxis": ya}]
+
+
+def _density(ctx: Context, xa: str, ya: str, legend: bool) -> list[dict]:
+    """Many data as a heatmap of counts (log colour, empty cells blank) under the model lines,
+    and a legend entry that says so: sending a browser a marker per row would stall it."""
+    x, y = ctx.scene.data
+    lx, ly = (escape(s) for s in ctx.scene.data_labels)
+    (x0, x1), (y0, y1) = (r["range"] for r in axes(ctx))
+    counts, xe, ye = np.histogram2d(x, y, bins=DENSITY_BINS, range=((x0, x1), (y0, y1)))
+    with np.errstate(divide="ignore"):
+        z = np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan).T
+    top = max(float(np.nanmax(z)) if np.isfinite(z).any() else 1.0, 0.3)
+    scale = [[k / (len(theme.DENSITY_COLORS) - 1), c] for k, c in enumerate(theme.DENSITY_COLORS)]
+    name = f"data (N={len(x):,}) as a density: darker, more points"
+    return [{"type": "heatmap", "name": name, "x": ctx.a((xe[:-1] + xe[1:]) / 2),
+             "y": ctx.a((ye[:-1] + ye[1:]) / 2),
+             "z": ctx.grid(z), "customdata": ctx.grid(counts.T), "zmin": 0.0, "zmax": top,
+             "colorscale": scale, "showscale": False, "hoverongaps": False,
+             "hovertemplate": f"{lx} ≈ %{{x:.4~g}}<br>{ly} ≈ %{{y:.4~g}}<br>%{{customdata}} rows"
+                              "<extra>data</extra>",
+             "xaxis": xa, "yaxis": ya},
+            {"type": "scatter", "mode": "markers", "name": name, "x": [None], "y": [None],
+             "marker": {"symbol": "square", "size": 12, "color": theme.DATA_COLOR},
+             "showlegend": legend, "legendgroup": "data", "hoverinfo": "skip", "xaxis": xa, "yaxis": ya}]
 
 
 def dynamic(ctx: Context, selected: int, xa: str = "x", ya: str = "y") -> list[dict]:

@@ -49,8 +49,9 @@ def combined(scene: Scene, *, title: str | None = None, max_frames: int = MAX_FR
     ctx = Context(scene, binary)
     steps = frame_steps(scene, max_frames)
     last = steps[-1]
-    layout = figure_layout(escape(title if title is not None else scene.title), uirevision(scene),
-                     showlegend=True)
+    note = "" if scene.note is None else f"<br><sup>{escape(scene.note)}</sup>"  # a slice, a run leaving
+    layout = figure_layout(escape(title if title is not None else scene.title) + note, uirevision(scene),
+                           showlegend=True)
     if scene.has_data:
         height, rows = 1050, [(0.56, 0.94), (0.0, 0.40)]
         cells = {"data": ((0.0, 0.40), rows[0]), "surface": ((0.50, 1.0), (0.52, 0.97)),
@@ -83,7 +84,10 @@ def combined(scene: Scene, *, title: str | None = None, max_frames: int = MAX_FR
                             "yref": "paper", "xanchor": "center", "yanchor": "bottom", "yshift": 8,
                             "showarrow": False, "font": {"size": 14}})
         if name == "surface":
-            layout["scene"] = surface.scene_layout(ctx, {"x": [x0, x1], "y": [y0, y1]})
+            # the 3-D box a little further back, or its titles and corner ticks are cut off at the
+            # edges of its cell (the most in the one-row page of surfaces)
+            layout["scene"] = surface.scene_layout(ctx, {"x": [x0, x1], "y": [y0, y1]},
+                                                   distance=1.1 if "data" in cells else 1.2)
             static += surface.static(ctx)
             dyn_builders.append(lambda t: surface.dynamic(ctx, t))
             continue
@@ -94,7 +98,7 @@ def combined(scene: Scene, *, title: str | None = None, max_frames: int = MAX_FR
             static += data.static(ctx, xa, ya, legend=True)
             dyn_builders.append(lambda t, xa=xa, ya=ya: data.dynamic(ctx, t, xa, ya))
         elif name == "contour":
-            ax, ay = contour.axes(ctx)
+            ax, ay = contour.axes(ctx, xa)
             bar = {"x": x1 + 0.01, "xanchor": "left", "y": (y0 + y1) / 2, "yanchor": "middle",
                    "len": (y1 - y0) * 0.95}
             static += contour.static(ctx, xa, ya, legend=True, colorbar=bar)

@@ -79,7 +79,7 @@ def _xyz(ctx: Context, path: Path, idx: slice) -> dict:
     """x, y, z of iterates on the 3-D surface; those outside its box are left out (nan): plotly
     does not clip 3-D traces to the axis ranges, and a diverging run would flatten the surface."""
     pts = path.points[idx, :2]
-    z = heights(ctx.scene, path.losses[idx]) + ctx.lift
+    z = heights(ctx.scene, path.on_surface[idx]) + ctx.lift  # on the drawn surface (a slice's loss)
     (x0, x1), (y0, y1) = ctx.scene.bounds
     lo, hi = ctx.zrange
     slack = 1e-9 * max(hi - lo, 1.0)
@@ -137,7 +137,7 @@ def _camera_angles(ctx: Context) -> tuple[float, float, float]:
     (x0, x1), (y0, y1) = ctx.scene.bounds
     samples = []
     for path in ctx.scene.paths:
-        pts, z = path.points[:, :2], heights(ctx.scene, path.losses) + ctx.lift
+        pts, z = path.points[:, :2], heights(ctx.scene, path.on_surface) + ctx.lift
         keep = np.flatnonzero(np.isfinite(z) & (pts[:, 0] >= x0) & (pts[:, 0] <= x1)
                               & (pts[:, 1] >= y0) & (pts[:, 1] <= y1) & (z <= hi))
         if len(keep):
@@ -168,16 +168,22 @@ def _camera_angles(ctx: Context) -> tuple[float, float, float]:
     return best[1], best[2], best[0] / len(p)
 
 
-def scene_layout(ctx: Context, domain: dict | None = None) -> dict:
+def scene_layout(ctx: Context, domain: dict | None = None, distance: float = 1.0) -> dict:
+    """The 3-D scene: axes, ranges, aspect and camera; ``distance`` > 1 moves the camera back (the
+    box smaller in its domain), so that the axis titles of a narrow domain are not cut off."""
     sc = ctx.scene
     az, elev, _ = camera(ctx)
-    ex, ey, ez = _eye(az, elev)
-    axis = {"backgroundcolor": "white", "gridcolor": "#dddddd", "showbackground": True}
+    ex, ey, ez = _eye(az, elev, 1.95 * distance)
+    # about five ticks an axis: plotly's default crowds the z axis and collides at the box's corners
+    axis = {"backgroundcolor": "white", "gridcolor": "#dddddd", "showbackground": True, "nticks": 6}
+    ztitle = "log<sub>10</sub>(L − L<sub>min</sub>)" if sc.log_levels else "loss L"
+    zaxis = {**axis, "title": {"text": ztitle}, "range": list(ctx.zrange)}
+    if elev > math.radians(70):  # seen from above, the z axis is a point: its ticks and title
+        zaxis.update(showticklabels=False, title={"text": ""})  # would pile onto a corner
     out = {
         "xaxis": {**axis, "title": {"text": ctx.names[0]}, "range": list(sc.bounds[0])},
         "yaxis": {**axis, "title": {"text": ctx.names[1]}, "range": list(sc.bounds[1])},
-        "zaxis": {**axis, "title": {"text": "log<sub>10</sub>(L − L<sub>min</sub>)" if sc.log_levels
-                                    else "loss L"}, "range": list(ctx.zrange)},
+        "zaxis": zaxis,
         "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": _ASPECT_Z},
         "camera": {"eye": {"x": float(ex), "y": float(ey), "z": float(ez)},
                    "center": {"x": 0, "y": 0, "z": -0.12}},
