@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-sweep clean
+.PHONY: demo test gallery lint bench bench-sweep clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "descentlab needs Python 3.11+"'
@@ -41,6 +41,10 @@ test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/lint-imports   # the layers in pyproject.toml [tool.importlinter]
 	$(BIN)/python -m pytest -q
+
+# Every command the README shows, rendered into out/gallery/ (index.txt lists them): look at each PNG.
+gallery: $(VENV)/.test
+	$(BIN)/python tools/gallery.py --out out/gallery
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/bench_surface.py
