@@ -18,7 +18,8 @@ import threading
 import pytest
 
 from conftest import require_chromium
-from descentlab import optimizers
+from descentlab import datasets, optimizers
+from descentlab import problems as dl_problems
 from descentlab.web.app import create_app, make_server
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -195,7 +196,11 @@ def test_the_explorer_in_a_browser(page, tmp_path):
     wait_text(page, "#problem", "line fit to an uploaded CSV")
     page.wait_for_function("""() => { const gd = document.querySelector('#view-data .js-plotly-plot');
         return gd && gd._fullData.some(t => t.x && t.x.length === 20); }""")
-    wait_text(page, "#start-label", "(1.6, -0.5)")  # new data: back to the suggested start
+    # new data: the start its data suggest (not the built-in line fit's), as `--data hours.csv` uses
+    table = datasets.parse_csv(CSV.decode(), "hours.csv")
+    own = dl_problems.linear_regression(table.x, table.y).suggested
+    wait_text(page, "#start-label", "(" + ", ".join(f"{v:.3g}" for v in own.start) + ")")
+    wait_text(page, "#iterate-label", f"of {own.steps}")
 
     # a malformed CSV: one clear line in red, and the page keeps the data it had
     page.set_input_files("#upload input[type=file]",

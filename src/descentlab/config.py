@@ -168,11 +168,11 @@ class Config:
         averaged over the examples as ``reduction`` says."""
         from descentlab.problems import with_reduction
 
+        if self.reduction is not None and self.reduction not in REDUCTIONS:
+            raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
         problem = self._summed_problem()
         if self.reduction is None or self.reduction == "sum":
             return problem
-        if self.reduction not in REDUCTIONS:
-            raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
         if problem.n_examples is None:
             raise ConfigError(f"reduction {self.reduction} applies to problems with data (line-fit, gabor, "
                               f"--data, --model); {problem.name!r} has none")

@@ -41,12 +41,12 @@ from descentlab.problems.surfaces import (
 )
 
 __all__ = [
-    "GRADIENT_METHODS", "REDUCTIONS", "DataError", "DataFit", "MeanFit", "curvature", "quadratic_suggestion",
-    "with_reduction", "DataSlice", "ExpressionError", "ExpressionModel",
-    "ExpressionSurface", "FunctionModel", "FunctionProblem", "Gabor", "LinearRegression", "Problem",
-    "Quadratic", "Slice", "Suggested", "Surface", "XYData", "beale", "default_start", "expression",
-    "from_expression", "from_function", "from_model", "gabor", "hessian", "himmelblau", "linear_regression",
-    "quadratic", "rosenbrock", "slice_problem", "suggest",
+    "GRADIENT_METHODS", "REDUCTIONS", "DataError", "DataFit", "DataSlice", "ExpressionError",
+    "ExpressionModel", "ExpressionSurface", "FunctionModel", "FunctionProblem", "Gabor",
+    "LinearRegression", "MeanFit", "Problem", "Quadratic", "Slice", "Suggested", "Surface", "XYData",
+    "beale", "curvature", "default_start", "expression", "from_expression", "from_function", "from_model",
+    "gabor", "hessian", "himmelblau", "linear_regression", "quadratic", "quadratic_suggestion",
+    "rosenbrock", "slice_problem", "suggest", "with_reduction",
 ]
 
 

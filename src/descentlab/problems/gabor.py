@@ -95,7 +95,8 @@ def derived(problem: Gabor) -> Suggested:
     start = moved(FIGURE_6_2.start, problem.x)
     (a, b), (c, d) = FIGURE_6_2.view
     corners = moved([[a, c], [a, d], [b, c], [b, d]], problem.x)
-    view = tuple((float(lo), float(hi)) for lo, hi in zip(corners.min(axis=0), corners.max(axis=0), strict=True))
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    view = tuple((float(lo), float(hi)) for lo, hi in zip(low, high, strict=True))
     found = suggest(problem, start, steps=DEFAULT_STEPS, beta=DEFAULT_BETA, view=view)
     spread = float(np.std(problem.x))
     shrink = min(1.0, REFERENCE_X[1] / spread) if spread > 0 else 1.0   # φ1's unit shrinks by this

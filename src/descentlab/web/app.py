@@ -367,7 +367,8 @@ def _summary(outcome: Outcome, selected: int | None) -> list[str]:
         k = len(t.params) - 1 if selected is None else min(selected, len(t.params) - 1)
         gap = f", L − L_min = {t.losses[k] - floor:.3g}" if floor is not None else ""
         lines.append(f"{t.label}: t = {k}, L = {t.losses[k]:.6g}{gap}")
-    return lines
+    note = outcome.problem.suggested.note  # an uploaded CSV too ill-conditioned for its suggested steps
+    return lines + ([f"note: {note}"] if note else [])
 
 
 # ---- the page -------------------------------------------------------------------------------------
