@@ -85,7 +85,7 @@ ADAPTIVE_SHARE = 0.05                  # adaptive α = this × the shortest dist
 BRACKET = 4.0                          # a line search's max_dist = BRACKET / L (any problem)
 _STEPS_MARGIN = 2.0                    # see steps_for
 _HESSIAN_STEP = 1e-4                   # differences of the gradient, for the curvature estimate
-_POWER_ITERATIONS = 200
+_POWER_ITERATIONS = 100
 PLACEHOLDER = Suggested(start=(0.0,), lr=1.0, gd_lr=1.0, adam_lr=1.0)
 """What a problem carries until :func:`with_suggestion` replaces it with :func:`suggest`'s."""
 
@@ -153,7 +153,7 @@ def curvature(problem: Problem, points) -> float:
             norm = np.linalg.norm(hv, axis=1)
         if not np.all(np.isfinite(norm)):
             return float("nan")
-        done = np.abs(norm - estimate) <= 1e-7 * norm
+        done = np.abs(norm - estimate) <= 1e-6 * norm
         estimate = norm
         if np.all(done | (norm == 0)):
             break
