@@ -387,4 +387,5 @@ def test_an_ill_conditioned_upload_says_so_in_the_explorers_summary():
     values = explorer.page_values(ctl.UPLOAD, optimizers=["gd", "nesterov"], upload_store=store)
     result = explorer.update(values, store, None, None)
     assert not result["error"], result["message"]
-    assert any(line.startswith("note: ill-conditioned: κ = ") and "centring x" in line for line in result["summary"])
+    assert any(line.startswith("note: ill-conditioned: κ = ") and "centring x" in line
+               for line in result["summary"])
