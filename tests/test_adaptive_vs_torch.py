@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import descentlab as dl
 from descentlab import datasets, optimizers, problems
+from draws import eps_exponents, in_box, log_uniform, unit
 
 STEPS = 100
 TOL = 1e-12
@@ -41,18 +42,6 @@ CASES = {
     "rosenbrock": dict(problem=ROSEN, lr=(1e-4, 0.05), rms_lr=(1e-4, 0.01), gamma=(0.9, 0.9999),
                        wide_lr=(1e-4, 0.05), box=((-1.5, 1.5), (-0.5, 2.0))),
 }
-
-unit = st.floats(0.0, 1.0)
-eps_exponents = st.floats(-10.0, -6.0)
-
-
-def log_uniform(u: float, lo: float, hi: float) -> float:
-    return float(lo * (hi / lo) ** u)
-
-
-def in_box(u, box) -> list[float]:
-    return [lo + ui * (hi - lo) for ui, (lo, hi) in zip(u, box, strict=True)]
-
 
 def analytic(problem, batches=None):
     """Set θ.grad to the problem's analytic gradient at θ (the sum over the step's batch)."""
@@ -169,15 +158,20 @@ def test_adagrad_matches_torch_autograd_of_the_loss_written_in_torch(case, u_lr,
 
 # ---- RMSProp -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", CASES)
-@SETTINGS
-@given(u_lr=unit, u_gamma=unit, log_eps=eps_exponents, u_start=st.tuples(unit, unit))
-def test_book_rmsprop_is_torch_rmsprop(case, u_lr, u_gamma, log_eps, u_start):
-    c = CASES[case]
+def rmsprop_run(c, u_lr, u_gamma, log_eps, u_start):
+    """The problem, (α, γ, ε) and the start drawn for case ``c``, and the book's free run at them."""
     problem, alpha, start = c["problem"], log_uniform(u_lr, *c["rms_lr"]), in_box(u_start, c["box"])
     gamma = c["gamma"][0] + u_gamma * (c["gamma"][1] - c["gamma"][0])
     eps = 10.0 ** log_eps
     traj = book_run(optimizers.rmsprop(lr=alpha, gamma=gamma, eps=eps), problem, start)
+    return problem, (alpha, gamma, eps), start, traj
+
+
+@pytest.mark.parametrize("case", CASES)
+@SETTINGS
+@given(u_lr=unit, u_gamma=unit, log_eps=eps_exponents, u_start=st.tuples(unit, unit))
+def test_book_rmsprop_is_torch_rmsprop(case, u_lr, u_gamma, log_eps, u_start):
+    problem, (alpha, gamma, eps), start, traj = rmsprop_run(CASES[case], u_lr, u_gamma, log_eps, u_start)
     theta, square_avg = torch_run(torch_rmsprop(alpha, gamma, eps), start, analytic(problem), "square_avg")
     assert_relative(traj.params, theta)
     np.testing.assert_allclose(traj.buffers["second_moment"][1:], square_avg, rtol=TOL, atol=0)
@@ -187,11 +181,7 @@ def test_book_rmsprop_is_torch_rmsprop(case, u_lr, u_gamma, log_eps, u_start):
 @SETTINGS
 @given(u_lr=unit, u_gamma=unit, log_eps=eps_exponents, u_start=st.tuples(unit, unit))
 def test_rmsprop_matches_torch_autograd_of_the_loss_written_in_torch(case, u_lr, u_gamma, log_eps, u_start):
-    c = CASES[case]
-    problem, alpha, start = c["problem"], log_uniform(u_lr, *c["rms_lr"]), in_box(u_start, c["box"])
-    gamma = c["gamma"][0] + u_gamma * (c["gamma"][1] - c["gamma"][0])
-    eps = 10.0 ** log_eps
-    traj = book_run(optimizers.rmsprop(lr=alpha, gamma=gamma, eps=eps), problem, start)
+    problem, (alpha, gamma, eps), start, traj = rmsprop_run(CASES[case], u_lr, u_gamma, log_eps, u_start)
     theta, _ = torch_run(torch_rmsprop(alpha, gamma, eps), start, autograd(problem), "square_avg")
     assert_relative(traj.params, theta)
 

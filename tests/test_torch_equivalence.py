@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 import descentlab as dl
 from descentlab import datasets, optimizers, problems
 from descentlab.optimizers.adam import AdamState
+from draws import eps_exponents, in_box, log_uniform, unit
 
 STEPS = 100
 TOL = 1e-12
@@ -46,19 +47,9 @@ CASES = {
     "rosenbrock": dict(problem=ROSEN, lr=(1e-4, 2e-3), box=((-1.5, 1.5), (-0.5, 2.0))),
 }
 
-unit = st.floats(0.0, 1.0)
 betas = st.floats(0.0, 0.95)
 nesterov_betas = st.floats(1e-3, 0.95)  # torch refuses nesterov=True with momentum 0
 gammas = st.floats(0.99, 0.9999)       # free Adam runs (see the module docstring)
-eps_exponents = st.floats(-10.0, -6.0)
-
-
-def log_uniform(u: float, lo: float, hi: float) -> float:
-    return float(lo * (hi / lo) ** u)
-
-
-def in_box(u: tuple[float, float], box) -> list[float]:
-    return [lo + ui * (hi - lo) for ui, (lo, hi) in zip(u, box, strict=True)]
 
 
 # ---- PyTorch side ----------------------------------------------------------------------------

@@ -491,7 +491,7 @@ def _sidecar(path: Path) -> tuple[Path, ...]:
 def _saved_run(path: Path, opts: Options, command: str):
     """(problem, trajectory, config) of a run saved by ``run --save`` or ``compare --save``: the
     problem rebuilt from the configuration the run recorded, and checked against the saved losses."""
-    from descentlab.config import ConfigError, presentation_keys
+    from descentlab.config import presentation_keys, rebuild
     from descentlab.trajectory import Trajectory
 
     _check_suffix(path, ("json", "csv"), "--from")
@@ -503,21 +503,10 @@ def _saved_run(path: Path, opts: Options, command: str):
     if not path.is_file():
         raise UsageError(f"--from {path}: no such file")
     traj = (Trajectory.from_json if path.suffix.lower() == ".json" else Trajectory.from_csv)(path)
-    raw = traj.meta.get("config")
-    if not isinstance(raw, dict):
-        raise UsageError(f"--from {path}: cannot rebuild its problem {traj.problem!r}: the file records no "
-                         "configuration (save runs with descentlab run --save or compare --save)")
     try:
-        cfg = Config.from_dict(raw, f"{path} (its configuration)")
-        prob = cfg.build_problem()
-    except ConfigError as err:
-        raise UsageError(f"--from {path}: cannot rebuild its problem: {err}") from None
+        cfg, prob = rebuild(traj, str(path))
     except InputError as err:
-        raise UsageError(f"--from {path}: cannot rebuild its problem {traj.problem!r}: {err}") from None
-    loss = float(prob.loss(traj.params[0])) if prob.n_params == traj.params.shape[1] else np.nan
-    if not np.isclose(loss, traj.losses[0], rtol=1e-9, atol=1e-300):
-        raise UsageError(f"--from {path}: its problem rebuilt from the configuration gives L[φ_0] = "
-                         f"{loss:.6g}, the run recorded {traj.losses[0]:.6g} (has the data file changed?)")
+        raise UsageError(f"--from {path}: {err}") from None
     shown = {k: _parse_limits(k, v) if k in ("xlim", "ylim") else v for k, v in opts.settings.items()}
     return prob, traj, _shown(dataclasses.replace(cfg, **shown), command)
 

@@ -396,6 +396,27 @@ PRESENTATION_KEYS = tuple(f.name for f in dataclasses.fields(Config) if "command
 the others are the keys of the run itself."""
 
 
+def rebuild(traj: Trajectory, source: str) -> tuple[Config, Problem]:
+    """The configuration a saved run recorded and its problem, rebuilt and checked: the rebuilt
+    problem must give the loss the run recorded at φ_0 (``source`` names the file in messages)."""
+    raw = traj.meta.get("config")
+    if not isinstance(raw, dict):
+        raise InputError(f"cannot rebuild its problem {traj.problem!r}: the file records no "
+                         "configuration (save runs with descentlab run --save or compare --save)")
+    try:
+        cfg = Config.from_dict(raw, f"{source} (its configuration)")
+        prob = cfg.build_problem()
+    except ConfigError as err:
+        raise InputError(f"cannot rebuild its problem: {err}") from None
+    except InputError as err:
+        raise InputError(f"cannot rebuild its problem {traj.problem!r}: {err}") from None
+    loss = float(prob.loss(traj.params[0])) if prob.n_params == traj.params.shape[1] else np.nan
+    if not np.isclose(loss, traj.losses[0], rtol=1e-9, atol=1e-300):
+        raise InputError(f"its problem rebuilt from the configuration gives L[φ_0] = {loss:.6g}, the run "
+                         f"recorded {traj.losses[0]:.6g} (has the data file changed?)")
+    return cfg, prob
+
+
 def presentation_keys(command: str) -> tuple[str, ...]:
     """The presentation keys that are options of ``command`` (e.g. ``"figure"``)."""
     return tuple(f.name for f in dataclasses.fields(Config) if command in f.metadata.get("commands", ()))

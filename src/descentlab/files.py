@@ -14,11 +14,7 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     If ``write`` raises, ``path`` is untouched and the temporary file is removed.
     """
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: no such directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=directory)
-    os.close(fd)
+    tmp = _temporary_beside(target)
     try:
         write(tmp)
         os.chmod(tmp, _mode_for(target))
@@ -27,6 +23,16 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _temporary_beside(target: Path) -> str:
+    """An empty hidden temporary file in ``target``'s folder (so the final rename is atomic)."""
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such directory")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=directory)
+    os.close(fd)
+    return tmp
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -60,11 +66,7 @@ def write_texts_atomic(texts: dict[str | Path, str]) -> list[Path]:
     try:
         for path, text in texts.items():
             target = Path(path)
-            directory = target.parent if str(target.parent) else Path(".")
-            if not directory.is_dir():
-                raise FileNotFoundError(f"{directory}: no such directory")
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=directory)
-            os.close(fd)
+            tmp = _temporary_beside(target)
             staged.append((tmp, target))
             Path(tmp).write_text(text, encoding="utf-8")
             os.chmod(tmp, _mode_for(target))
