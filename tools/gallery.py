@@ -117,7 +117,7 @@ def screenshot_html(path: Path) -> list[str]:
         return []
     from playwright.sync_api import sync_playwright
 
-    target = path.with_suffix(".png")
+    target = path.with_name(f"{path.stem}-page.png")  # never over a PNG of the same name
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM),
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

@@ -335,7 +335,7 @@ def loss_curve(scene: Scene, ax: Axes | None = None) -> Axes:
         steps = np.arange(len(path.losses))
         gap = path.losses - floor if floor is not None else path.losses
         at = None
-        if log:  # a curve ends where float64 can no longer tell L from L_min (never drawn flat)
+        if log and floor is not None:  # ends where float64 can no longer tell L from L_min (never flat)
             gap, at = floored(gap, style.gap_floor(floor))
         ax.plot(steps, gap, lw=1.6, color="#1f77b4" if single else color, label=path.label)
         if at is not None:

@@ -29,11 +29,11 @@ def _curves(ctx: Context) -> tuple[list[np.ndarray], list[int | None], float | N
         sc = ctx.scene
         floor = sc.min_loss
         log = floor is not None or all(bool(np.all(p.losses > 0)) for p in sc.paths)
-        level = gap_floor(floor) if log else None
+        level = gap_floor(floor) if log and floor is not None else None  # L itself has no such floor
         curves, ats = [], []
         for p in sc.paths:
             gap = p.losses - floor if floor is not None else p.losses.astype(np.float64)
-            gap, at = floored(gap, level) if log else (gap, None)
+            gap, at = floored(gap, level) if level is not None else (gap, None)
             curves.append(gap)
             ats.append(at)
         ctx.memo["loss curves"] = (curves, ats, level, log)
