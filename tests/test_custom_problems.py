@@ -14,6 +14,7 @@ import pytest
 import descentlab as dl
 from descentlab import datasets, problems
 from descentlab.problems import autodiff, custom
+from descentlab.problems.base import round_down
 from descentlab.problems.data_fit import DataFit
 from descentlab.problems.expression import ExpressionError
 from descentlab.problems.expression_problems import ExpressionModel, ExpressionSurface, from_expression
@@ -67,21 +68,25 @@ Y = 1 + 0.5 * X - 0.7 * X ** 2 + 0.1 * RNG.normal(size=30)
 
 # ---- surfaces from expressions -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "params", "names"), [
-    ("x**2 + 10*y**2", None, ("x", "y")),
-    ("x**2", None, ("x", "y")),                 # y is a flat direction
-    ("x*y*z + x**2 + y**2 + z**2", None, ("x", "y", "z")),
-    ("p0**2 + 3*p1**2", None, ("p0", "p1")),
-    ("p1**2 + p3**2", None, ("p1", "p3")),
-    ("a**2 + 4*b**2", "a, b", ("a", "b")),
-    ("x**2", ("x",), ("x",)),
+@pytest.mark.parametrize(("text", "params", "names", "quadratic"), [
+    ("x**2 + 10*y**2", None, ("x", "y"), True),
+    ("x**2", None, ("x", "y"), False),                 # y is a flat direction: no single minimum
+    ("x*y*z + x**2 + y**2 + z**2", None, ("x", "y", "z"), False),     # cubic
+    ("p0**2 + 3*p1**2", None, ("p0", "p1"), True),
+    ("p1**2 + p3**2", None, ("p1", "p3"), True),
+    ("a**2 + 4*b**2", "a, b", ("a", "b"), True),
+    ("x**2", ("x",), ("x",), True),
 ])
-def test_surface_parameter_names(text, params, names):
+def test_surface_parameter_names(text, params, names, quadratic):
     problem = from_expression(text, params=params)
     assert isinstance(problem, ExpressionSurface)
     assert problem.param_names == names and problem.n_params == len(names)
-    assert problem.n_examples is None and problem.minima.shape == (0, len(names))
-    assert problem.min_loss is None and problem.gradient_method == "expression"
+    assert problem.n_examples is None and problem.gradient_method == "expression"
+    if quadratic:   # a positive-definite quadratic's minimum is found: here the origin
+        assert problem.minima.shape == (1, len(names)) and problem.min_loss == pytest.approx(0.0, abs=1e-12)
+        np.testing.assert_allclose(problem.minima[0], 0.0, atol=1e-9)
+    else:
+        assert problem.minima.shape == (0, len(names)) and problem.min_loss is None
 
 
 def test_rosenbrock_expression_equals_the_built_in_surface():
@@ -116,15 +121,23 @@ def test_constant_and_flat_surfaces_broadcast():
 
 
 def test_suggested_settings_from_the_curvature():
-    s = from_expression("x**2 + 10*y**2").suggested          # H = diag(2, 20): L = 20
-    assert s.start == (-1.5, 1.0)                             # the first default start
+    quartic = "x**2 + 10*y**2 + 0.01*x**4"                      # not a quadratic: the general rule
+    s = from_expression(quartic).suggested                     # H ≈ diag(2.27, 20) at the start: L = 20
+    assert s.start == (-1.5, 1.0)                               # the first default start
     assert (s.gd_lr, s.lr, s.adam_lr, s.beta, s.steps) == (0.05, 0.25, 0.15, 0.9, 100)
-    assert s.view is None
-    t = from_expression("x**2 + 10*y**2", start=(3.0, 0.0), steps=20, beta=0.5, view=((-4, 4), (-1, 1)))
-    assert t.suggested.lr == 0.05                             # 1/(2·20·(1 − 0.5))
+    assert s.view is None and s.kappa is None
+    t = from_expression(quartic, start=(3.0, 0.0), steps=20, beta=0.5, view=((-4, 4), (-1, 1)))
+    assert t.suggested.lr == 0.05                               # 1/(2·20·(1 − 0.5))
     assert t.suggested.steps == 20 and t.suggested.beta == 0.5
-    assert t.suggested.adam_lr == pytest.approx(0.3)          # 0.1 × |start|∞
+    assert t.suggested.adam_lr == pytest.approx(0.3)            # 0.1 × |start|∞
     assert t.suggested.view == ((-4.0, 4.0), (-1.0, 1.0))
+    # a quadratic gets the quadratic's rules: κ = 10, β = (√κ−1)/(√κ+1), α(1−β) = 1/L
+    q = from_expression("x**2 + 10*y**2").suggested
+    beta = round(1 - float(f"{1 - (10 ** 0.5 - 1) / (10 ** 0.5 + 1):.2g}"), 12)
+    assert (q.gd_lr, q.beta, q.kappa) == (0.05, beta, pytest.approx(10.0))
+    assert q.lr == round_down(1 / (20 * (1 - beta))) and q.start == (-1.5, 1.0)
+    given = from_expression("x**2 + 10*y**2", steps=20, beta=0.5).suggested
+    assert (given.steps, given.beta, given.lr) == (20, 0.5, 0.1)  # 1/(20·(1 − 0.5))
 
 
 def test_hessian_of_a_quadratic():
@@ -144,7 +157,7 @@ def test_hessian_of_a_quadratic():
 def test_suggested_settings_converge_on_bowls(text, minimum, name):
     problem = from_expression(text, minima=[minimum])
     traj = dl.run(optimizer(name, problem), problem)
-    assert traj.diverged_at is None and traj.steps == 100
+    assert traj.diverged_at is None and traj.steps == problem.suggested.steps >= 100
     start_gap = np.linalg.norm(traj.params[0] - minimum)
     assert np.linalg.norm(traj.final - minimum) < 0.02 * start_gap
     assert problem.min_loss == pytest.approx(float(problem.loss(np.array(minimum, float))))
@@ -293,11 +306,15 @@ def test_slices_of_a_model_for_drawing():
     assert np.array_equal(cut.loss(pts, np.arange(4)), model.loss(full, np.arange(4)))
     assert np.allclose(cut.jacobian(pts, X), model.jacobian(full, X)[..., [0, 2]])
     assert cut.suggested.start == (traj.final[0], traj.final[2])
+    kept = ("lr", "gd_lr", "adam_lr", "beta", "steps", "max_dist", "thresh", "curvature")
+    assert all(getattr(cut.suggested, k) == getattr(model.suggested, k) for k in kept)
+    assert model.suggested.max_dist is not None        # the line search's bracket survives the slice
     flat = slice_trajectory(traj, ["p0", 2])
-    assert flat.params.shape == (101, 2) and flat.param_names == ("p0", "p2")
-    assert flat.momentum.shape == (101, 2) and flat.grads.shape == (100, 2)
+    t = traj.steps
+    assert flat.params.shape == (t + 1, 2) and flat.param_names == ("p0", "p2")
+    assert flat.momentum.shape == (t + 1, 2) and flat.grads.shape == (t, 2)
     scene = dl.scene.build(cut, flat, resolution=20)
-    assert scene.paths[0].model_lines.shape == (101, 200)
+    assert scene.paths[0].model_lines.shape == (t + 1, 200)
 
 
 def test_slices_of_surfaces_keep_minima_in_the_slice():

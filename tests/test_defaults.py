@@ -169,10 +169,45 @@ def test_power_iteration_finds_the_largest_curvature():
 
 
 def test_a_known_minimum_sets_the_adaptive_step_of_your_own_loss():
-    near = problems.from_expression("(x - 3)**2 + (y + 1)**2", start=(2.0, 0.0), minima=[[3.0, -1.0]])
+    quartic = "(x - 3)**4 + (y + 1)**2"                          # not a quadratic: the general rule
+    near = problems.from_expression(quartic, start=(2.0, 0.0), minima=[[3.0, -1.0]])
     assert near.suggested.adam_lr == pytest.approx(0.1)            # 0.1 × the distance 1 to the minimum
-    unknown = problems.from_expression("(x - 3)**2 + (y + 1)**2", start=(2.0, 0.0))
+    unknown = problems.from_expression(quartic, start=(2.0, 0.0))
+    assert len(unknown.minima) == 0
     assert unknown.suggested.adam_lr != near.suggested.adam_lr
+
+
+def test_a_quadratic_loss_is_recognised_and_its_minimum_found():
+    found = problems.from_expression("(x - 3)**2 + 2*(y + 1)**2 + x*y", start=(2.0, 0.0))
+    h = np.array([[2.0, 1.0], [1.0, 4.0]])
+    exact = np.linalg.solve(h, [6.0, -4.0])                      # ∇L = H φ − (6, −4) = 0
+    np.testing.assert_allclose(found.minima[0], exact, rtol=1e-8, atol=1e-10)
+    assert found.suggested.start == (2.0, 0.0)                   # the given start is kept
+    assert found.suggested.kappa == pytest.approx(np.linalg.cond(h), rel=1e-6)
+    assert found.suggested.gd_lr == round_down(1.0 / np.linalg.eigvalsh(h)[-1])
+    rosen = problems.from_expression("(1 - x)**2 + 100*(y - x**2)**2")
+    assert len(rosen.minima) == 0 and rosen.suggested.kappa is None
+
+
+@pytest.mark.parametrize("model", ["p0 + p1*x + p2*x**2", "p0*exp(-0.1*x) + p1*x"])
+def test_a_model_linear_in_its_parameters_gets_a_quadratics_defaults(model):
+    """The least-squares minimum (numpy.linalg.lstsq) is found; every optimizer lowers the loss gap
+    with the defaults, and Nesterov converges where the note does not say it cannot."""
+    problem = problems.from_expression(model, data=(HOURS, SCORES))
+    columns = np.stack([np.ones_like(HOURS), HOURS, HOURS ** 2], axis=1) if "p2" in model else \
+        np.stack([np.exp(-0.1 * HOURS), HOURS], axis=1)
+    exact = np.linalg.lstsq(columns, SCORES, rcond=None)[0]
+    np.testing.assert_allclose(problem.minima[0], exact, rtol=1e-6)
+    l_min = float(problem.loss(exact))
+    start_gap = float(problem.loss(np.array(problem.suggested.start))) - l_min
+    assert start_gap == pytest.approx(4.0 * np.sum((SCORES - SCORES.mean()) ** 2), rel=1e-6)
+    for name in ("gd", "momentum", "nesterov", "adam"):
+        traj = default_run(problem, name)
+        assert traj.status == "ok", name
+        assert traj.losses[-1] - l_min < 0.1 * start_gap, name
+    if problem.suggested.note is None:
+        traj = default_run(problem, "nesterov")
+        assert traj.losses[-1] - l_min <= 1e-6 * start_gap
 
 
 def test_a_minibatch_gets_a_step_for_its_own_curvature():

@@ -34,10 +34,8 @@ import numpy as np
 from descentlab.problems.base import Suggested
 from descentlab.problems.data import check_xy
 from descentlab.problems.data_fit import DataFit
+from descentlab.problems.suggestions import DATA_GAP as START_GAP
 from descentlab.problems.suggestions import quadratic_suggestion
-
-START_GAP = 4.0
-"""The suggested start's loss exceeds the minimum by START_GAP·Σ(y − ȳ)²."""
 
 FIGURE_6_1 = Suggested(start=(1.6, -0.5), lr=0.05, gd_lr=0.03, adam_lr=0.1, beta=0.8, steps=40)
 """The hand-picked settings of the built-in line fit (:func:`descentlab.datasets.line_fit`)."""

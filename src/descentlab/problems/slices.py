@@ -13,6 +13,7 @@ the others held fixed (at the end of a run, say), as a problem that draws like a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from descentlab import validation
 from descentlab.errors import InputError
-from descentlab.problems.base import Problem, Suggested
+from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import DataFit
 
 
@@ -88,9 +89,10 @@ def slice_problem(problem: Problem, keep: Sequence[str | int] | str, at: Sequenc
     """The problem over the parameters ``keep`` (names or indices, or ``"p0,p2"``), the others
     fixed at ``at`` (default: the suggested start).
 
-    The slice suggests the base problem's settings (its learning rates were chosen for the
-    full curvature, so they are safe here) and starts at ``at``'s kept coordinates; its minima
-    are the base's minima that lie in the slice.
+    The slice suggests the base problem's settings (its learning rates and line-search bracket
+    were chosen for the full curvature, which bounds the slice's, so they are safe here; the base's
+    view and condition number are not the slice's, so they are left out) and starts at ``at``'s
+    kept coordinates; its minima are the base's minima that lie in the slice.
     """
     names = tuple(problem.param_names)
     idx = parameter_indices(names, keep)
@@ -107,8 +109,8 @@ def slice_problem(problem: Problem, keep: Sequence[str | int] | str, at: Sequenc
     return cls(name=name or (f"{problem.name} — 2-D slice at {fixed}" if fixed else problem.name),
                param_names=tuple(names[i] for i in idx),
                minima=np.array(in_slice, dtype=np.float64).reshape(-1, len(idx)),
-               suggested=Suggested(start=tuple(float(point[i]) for i in idx), lr=s.lr, gd_lr=s.gd_lr,
-                                   adam_lr=s.adam_lr, beta=s.beta, steps=s.steps),
+               suggested=dataclasses.replace(s, start=tuple(float(point[i]) for i in idx), view=None,
+                                             kappa=None, note=None),
                log_levels=problem.log_levels, base=problem, keep=idx, at=point, **extra)
 
 

@@ -42,6 +42,14 @@ rescalings of a line fit each leaves under 7 % of the gap after the suggested st
 :data:`MIN_STEPS`, for AdaGrad), Adam under 2 %.
 The view holds the start and the minimum ± w_i. ``note`` says so when the steps cannot converge.
 
+**A loss that turns out quadratic** (:func:`quadratic_part`: a model linear in its parameters,
+such as ``p0 + p1*x + p2*x**2``, or a quadratic expression; up to :data:`QUADRATIC_MAX_PARAMS`
+parameters): its Hessian, by central differences at the start and at a second point, is the same
+at both (to 10⁻⁶) and positive definite, and a third point's loss agrees with the quadratic model.
+Then the minimum φ* = φ − H⁻¹g is known (and drawn), and the settings are the quadratic's above,
+with the gap of the given start (or, for a data fit without a start, DATA_GAP·Σ(y − ȳ)² as for a
+line); one example's curvature is 2·max_i ‖∂f_i/∂φ‖².
+
 **Any other problem** (:func:`suggest`, used by every constructor of your own problems):
 ``minima`` is empty unless given; the start is the one given or :func:`default_start`; ``steps``
 = 100; L is the largest |eigenvalue| of the Hessian at the start and at the known minima, by
@@ -78,6 +86,8 @@ DEFAULT_BETA = 0.9
 MIN_STEPS = 150                        # suggested steps: at least (for AdaGrad's shrinking steps) …
 MAX_STEPS = 2000                       # … and at most (the explorer's steps control stops there)
 MAX_BETA = 0.99                        # the top of β's search range (tune, sweeps, the explorer's slider)
+DATA_GAP = 4.0                         # a data fit's suggested start: loss − L_min = DATA_GAP·Σ(y − ȳ)²
+QUADRATIC_MAX_PARAMS = 64              # up to this many parameters, a loss is tested for being quadratic
 FLAT_SHARE = 0.02                      # f: the share of the start's gap along the flattest direction
 FLAT_REACH = 30.0                      # the start lies at most this many steep lengths along the valley
 TOLERANCE = 1e-6                       # the relative gap Nesterov reaches in the suggested steps
@@ -229,6 +239,66 @@ def quadratic_suggestion(hessian, minimum, gap: float, *, smallest: float | None
         kappa=kappa, note=note)
 
 
+def quadratic_part(problem: Problem, point: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(H, φ*) where the loss of ``problem`` is a quadratic with a positive-definite Hessian H and
+    minimum φ* (see the module docstring), else None. ``point``: where to look first (the start)."""
+    phi = validation.point("point", point, problem.n_params)
+    if problem.n_params > QUADRATIC_MAX_PARAMS:
+        return None
+    h = problem.constant_hessian
+    with np.errstate(all="ignore"):
+        if h is None:
+            h = hessian(problem, phi)
+            away = phi + np.random.default_rng(1).uniform(0.5, 1.5, len(phi)) * np.maximum(1.0, np.abs(phi))
+            scale = float(np.max(np.abs(h))) if np.all(np.isfinite(h)) else np.nan
+            if not (np.isfinite(scale) and scale > 0):
+                return None
+            if np.max(np.abs(hessian(problem, away) - h)) > 1e-6 * scale:
+                return None
+        lam = np.linalg.eigvalsh(h)
+        if not (np.all(np.isfinite(lam)) and lam[0] > 1e-15 * lam[-1] > 0):
+            return None
+        g = np.asarray(problem.grad(phi), dtype=np.float64)
+        minimum = phi - np.linalg.solve(h, g)
+        step = 0.5 * (minimum - phi)
+        loss = float(problem.loss(phi))
+        expected = loss + float(g @ step) + 0.5 * float(step @ h @ step)
+        actual = float(problem.loss(phi + step))
+    agrees = abs(actual - expected) <= 1e-6 * max(abs(loss), abs(actual), 1e-300)
+    if not (np.all(np.isfinite(minimum)) and agrees):
+        return None
+    return h, minimum
+
+
+def _quadratic(problem: Problem, phi: np.ndarray, given_start: bool,
+               view) -> tuple[Suggested, np.ndarray] | None:
+    """The settings of a problem whose loss is quadratic (:func:`quadratic_part`), and its minimum."""
+    found = quadratic_part(problem, phi)
+    if found is None:
+        return None
+    h, minimum = found
+    y = getattr(problem, "y", None)
+    with np.errstate(all="ignore"):
+        gap = float(problem.loss(phi) - problem.loss(minimum))
+        example = None
+        if y is not None and hasattr(problem, "jacobian"):
+            jac = np.asarray(problem.jacobian(minimum, problem.x), dtype=np.float64)
+            example = float(2.0 * np.max(np.sum(jac * jac, axis=-1)))
+    hint = "centring and scaling x (x − mean)/spread usually lowers κ" if y is not None else ""
+    if y is not None and not given_start:
+        spread = float(np.sum((y - np.mean(y)) ** 2))
+        gap = DATA_GAP * (spread if spread > 0 else len(y) * max(float(np.mean(y)) ** 2, 1.0))
+    if not (gap > 0 and math.isfinite(gap)):
+        return None
+    found_settings = quadratic_suggestion(h, minimum, gap, example_curvature=example, hint=hint)
+    if given_start or y is None:
+        found_settings = dataclasses.replace(found_settings, start=tuple(float(v) for v in phi), view=None)
+    if view is not None:
+        box = tuple((float(lo), float(hi)) for lo, hi in view)
+        found_settings = dataclasses.replace(found_settings, view=box)
+    return found_settings, minimum
+
+
 def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: int = DEFAULT_STEPS,
             beta: float = DEFAULT_BETA, view=None) -> Suggested:
     """Settings for ``problem`` from its curvature at ``start`` and at its known minima (see the
@@ -270,9 +340,26 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
 
 
 def with_suggestion(problem: Problem, start, steps: int, beta: float, view) -> Problem:
-    return dataclasses.replace(problem, suggested=suggest(problem, start, steps=steps, beta=beta, view=view))
+    """``problem`` with its suggested settings: a quadratic's (and its minimum, when none was given)
+    where the loss turns out quadratic, with ``steps`` and ``beta`` where they differ from the
+    defaults (α of the momentum family then from that β); else :func:`suggest`'s."""
+    phi = default_start(problem) if start is None else validation.point("start", start, problem.n_params)
+    found = _quadratic(problem, phi, start is not None or getattr(problem, "y", None) is None, view)
+    if found is None:
+        settings = suggest(problem, phi, steps=steps, beta=beta, view=view)
+        return dataclasses.replace(problem, suggested=settings)
+    settings, minimum = found
+    if steps != DEFAULT_STEPS:
+        settings = dataclasses.replace(settings, steps=validation.integer("steps", steps, 1))
+    if beta != DEFAULT_BETA:
+        beta = validation.unit_interval("beta (β)", beta)
+        lr = round_down(1.0 / (settings.curvature * (1.0 - beta)))
+        settings = dataclasses.replace(settings, beta=beta, lr=lr)
+    minima = problem.minima if len(problem.minima) else minimum[None, :]
+    return dataclasses.replace(problem, minima=minima, suggested=settings)
 
 
-__all__ = ["ADAPTIVE_SHARE", "BRACKET", "DEFAULT_BETA", "DEFAULT_STEPS", "FLAT_SHARE", "MAX_BETA",
+__all__ = ["ADAPTIVE_SHARE", "BRACKET", "DATA_GAP", "DEFAULT_BETA", "DEFAULT_STEPS", "FLAT_SHARE", "MAX_BETA",
            "MAX_STEPS", "MIN_STEPS", "PLACEHOLDER", "TOLERANCE", "candidates", "curvature", "default_start",
-           "hessian", "momentum_beta", "quadratic_suggestion", "steps_for", "suggest", "with_suggestion"]
+           "hessian", "momentum_beta", "quadratic_part", "quadratic_suggestion", "steps_for", "suggest",
+           "with_suggestion"]
