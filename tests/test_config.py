@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -175,8 +177,39 @@ def test_loading_missing_and_unreadable_files(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         Config.load(tmp_path / "missing.toml")
     (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00steps")
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
         Config.load(tmp_path / "bin.toml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        Config.load(tmp_path)
+    os.mkfifo(tmp_path / "pipe.toml")           # would block for ever if it were opened
+    with pytest.raises(ConfigError, match="not a regular file"):
+        Config.load(tmp_path / "pipe.toml")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        Config.load("/dev/zero")
+    (tmp_path / "big.toml").write_text("# padding\n" * 30_000)
+    with pytest.raises(ConfigError, match="the limit is 256 KB"):
+        Config.load(tmp_path / "big.toml")
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("a = " + "[" * 500 + "]" * 500, "nested more than 16 deep"),
+    ("a = " + "{b = " * 500 + "1" + "}" * 500, "nested more than 16 deep"),
+    ("a" + ".a" * 100_000 + " = 1", "more than 8 parts"),
+    ("[" + ".".join(["o"] * 100) + "]", "more than 8 parts"),
+    ("a = {" + ".".join(["b"] * 50) + " = 1}", "more than 8 parts"),
+])
+def test_hostile_shapes_are_refused_before_parsing(text, needle):
+    """Nesting and dotted keys that would make the TOML parser recurse or grow without bound."""
+    with pytest.raises(ConfigError, match=needle):
+        Config.from_toml(text, "run.toml")
+
+
+def test_brackets_and_dots_in_strings_and_comments_are_not_counted():
+    text = ('problem = "quadratic"\n'
+            'title = "[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{ a.b.c.d.e.f.g.h.i.j"  # [[[[[[[[[\n'
+            "[optimizers.'a.b.c.d.e.f.g.h.i.j'] # a.b.c.d.e.f.g.h.i.j\nmethod = \"gd\"\nlr = 0.1\n")
+    cfg = Config.from_toml(text)
+    assert cfg.title.startswith("[[[[") and cfg.optimizers[0].name == "a.b.c.d.e.f.g.h.i.j"
 
 
 def test_optimizer_lists_are_checked():

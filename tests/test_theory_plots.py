@@ -48,9 +48,28 @@ def test_the_envelope_constant_is_the_least_that_bounds_the_run():
     dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
     for line, traj in zip(dashed, trajs, strict=True):
         err = np.linalg.norm(traj.params - problem.minima[0], axis=1)
-        envelope = line.get_ydata()
-        assert np.all(err <= envelope * (1 + 1e-12))                    # bounds the run …
-        assert np.any(np.isclose(err, envelope, rtol=1e-12))            # … and touches it
+        envelope = np.asarray(line.get_ydata(), dtype=float)
+        drawn = np.isfinite(envelope)               # not drawn below float64's floor near φ*
+        assert drawn[0] and np.all(drawn[:np.argmin(drawn)] if not drawn.all() else drawn)
+        assert np.all(err[drawn] <= envelope[drawn] * (1 + 1e-12))                # bounds the run …
+        assert np.any(np.isclose(err[drawn], envelope[drawn], rtol=1e-12))        # … and touches it
+        assert np.all(err[~drawn] <= 1e-13 * err[0])                 # where it is not drawn, nor is the run
+
+
+def test_a_round_bowl_shows_every_run_landing_on_the_minimum(tmp_path):
+    """κ = 1: every tuned method reaches φ* exactly in one step; the plot shows the start, a ▼ at the
+    floor at step 1, a note saying so, and an x range of a few steps (not 300 empty ones)."""
+    problem = dl.problems.quadratic(kappa=1.0)
+    mu, L = theory.eigenvalue_range(problem)
+    tunings = theory.reference_tunings(mu, L)
+    trajs = [dl.run(t.optimizer(), problem, steps=300) for t in tunings.values()]
+    assert all(np.linalg.norm(t.params[1] - problem.minima[0]) == 0.0 for t in trajs)
+    fig = plot.rates(problem, trajs, list(tunings.values()), labels=list(tunings))
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] <= 5
+    floors = [line for line in ax.get_lines() if line.get_marker() == "v"]
+    assert len(floors) == 4 and all(list(line.get_xdata()) == [1] for line in floors)
+    assert any("one step" in t.get_text() for t in ax.texts)
 
 
 def test_tuning_curves_break_at_the_float64_floor():

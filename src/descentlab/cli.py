@@ -41,7 +41,7 @@ import typer
 
 from descentlab import optimizers, validation
 from descentlab.config import HEADER, Config, OptimizerSpec, parse_optimizer_list
-from descentlab.errors import InputError
+from descentlab.errors import InputError, one_line
 
 app = typer.Typer(
     name="descentlab", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -357,7 +357,7 @@ def _shown(cfg: Config, command: str) -> Config:
 
 def _dump(cfg: Config, command: str) -> None:
     """Print the complete configuration of ``command`` as TOML: every default filled in."""
-    typer.echo(_shown(cfg.resolved(), command).to_toml(command), nl=False)
+    _echo(_shown(cfg.resolved(), command).to_toml(command), nl=False)
 
 
 def _inputs(cfg: Config | None, config: Path | None = None, *more: Path | None) -> list[tuple[str, Path]]:
@@ -392,6 +392,15 @@ def _check_suffix(path: Path, allowed: tuple[str, ...], flag: str = "--output") 
         raise UsageError(f"{flag} {str(path)!r}: use a {', '.join('.' + a for a in allowed)} suffix")
 
 
+def _check_output(path: Path, allowed: tuple[str, ...], flag: str = "--output") -> None:
+    """Before any work: ``path`` has one of the ``allowed`` suffixes and can be written (its folder
+    exists and is writable, it is not a directory)."""
+    from descentlab.paths import writable
+
+    _check_suffix(path, allowed, flag)
+    writable(path, flag)
+
+
 def _view(cfg: Config) -> dict[str, Any]:
     """The view options of a 2-D figure: ``xlim``, ``ylim``, ``aspect`` (None: the view decides)."""
     return {"xlim": cfg.xlim, "ylim": cfg.ylim, "aspect": cfg.aspect}
@@ -410,10 +419,10 @@ def _diverged_note(trajs, problem=None) -> None:
 
     note = getattr(getattr(problem, "suggested", None), "note", None)
     if note:
-        typer.echo(f"note: {problem.name}: {note}", err=True)
+        _echo(f"note: {problem.name}: {note}", err=True)
     for traj in trajs:
         if traj.stop_reason == "unbounded below":
-            typer.echo(f"note: {traj.optimizer}: the loss is unbounded below along the run (from "
+            _echo(f"note: {traj.optimizer}: the loss is unbounded below along the run (from "
                        f"{traj.losses[0]:.3g} to {traj.losses[-1]:.3g} in {traj.steps} steps, then past "
                        f"the bound at step {traj.diverged_at}); no minimum stops it", err=True)
         elif traj.diverged_at is not None:
@@ -421,7 +430,7 @@ def _diverged_note(trajs, problem=None) -> None:
             flag = None if len(trajs) == 1 or advice is None else f"--set {traj.optimizer}.{advice.hyper}="
             hint = (f"; {advice.text(flag)}" if advice is not None
                     else " (try a smaller --lr)" if "lr" in traj.hyperparams else "")
-            typer.echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at}{hint}; "
+            _echo(f"note: {traj.optimizer} diverged at step {traj.diverged_at}{hint}; "
                        f"showing the {traj.steps} finite steps before it", err=True)
 
 
@@ -468,7 +477,7 @@ def figure(
             return _dump(cfg, "figure")
         cfg = _shown(cfg, "figure")
         inputs = _inputs(cfg, config)
-    _check_suffix(output, plot.FORMATS)
+    _check_output(output, plot.FORMATS)
     _never_overwrite(inputs, "--output", output)
     if saved is None:
         prob, (traj,) = cfg.run()
@@ -478,7 +487,7 @@ def figure(
                           **_view(cfg))
     plot.save(fig, output)
     _diverged_note([traj], prob)
-    typer.echo(f"wrote {output}: {traj!r}")
+    _echo(f"wrote {output}: {traj!r}")
 
 
 def _sidecar(path: Path) -> tuple[Path, ...]:
@@ -528,17 +537,17 @@ def run_command(
         return _dump(cfg, "run")
     cfg = _shown(cfg, "run")
     if save is not None:
-        _check_suffix(save, ("csv", "json"), "--save")
+        _check_output(save, ("csv", "json"), "--save")
         _never_overwrite(_inputs(cfg, config), "--save", save, *_sidecar(save))
     prob, (traj,) = cfg.run()
-    typer.echo(_table(prob, traj, cfg.rows))
+    _echo(_table(prob, traj, cfg.rows))
     if save is not None:
         if save.suffix.lower() == ".csv":
             traj.to_csv(save)
-            typer.echo(f"saved {save} (metadata in {_sidecar(save)[0]})")
+            _echo(f"saved {save} (metadata in {_sidecar(save)[0]})")
         else:
             traj.to_json(save)
-            typer.echo(f"saved {save}")
+            _echo(f"saved {save}")
     _diverged_note([traj], prob)
 
 
@@ -567,7 +576,7 @@ def compare(
     from descentlab.scene import drawable
 
     cfg = _shown(cfg, "compare")
-    _check_suffix(output, plot.FORMATS)
+    _check_output(output, plot.FORMATS)
     inputs = _inputs(cfg, config)
     _never_overwrite(inputs, "--output", output)
     targets = None if save is None else _save_targets(save, [s.name for s in cfg.optimizers], inputs)
@@ -575,9 +584,9 @@ def compare(
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.save(plot.compare(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
                            lookahead=cfg.trace, full_params=full, **_view(cfg)), output)
-    typer.echo(_summary(prob, trajs))
+    _echo(_summary(prob, trajs))
     _diverged_note(trajs, prob)
-    typer.echo(f"wrote {output}")
+    _echo(f"wrote {output}")
     if targets is not None:
         _save_runs(save, targets, trajs, _shown(cfg.resolved(prob), "compare"))
 
@@ -642,7 +651,7 @@ def _save_runs(directory: Path, targets: dict[str, Path], trajs, cfg: Config) ->
         p.unlink(missing_ok=True)
     replaced = sum(p in targets.values() for p in earlier)
     note = f" (replaced {replaced + len(stale)} runs of an earlier save)" if earlier else ""
-    typer.echo(f"saved {len(targets)} runs and {SAVED_CONFIG} in {directory}{note}")
+    _echo(f"saved {len(targets)} runs and {SAVED_CONFIG} in {directory}{note}")
 
 
 @app.command(help=(
@@ -669,7 +678,7 @@ def lookahead(
     from descentlab import plot
 
     cfg = _shown(cfg, "lookahead")
-    _check_suffix(output, plot.FORMATS)
+    _check_output(output, plot.FORMATS)
     _never_overwrite(_inputs(cfg, config), "--output", output)
     prob, (traj,) = cfg.run()
     _two_params(prob, "lookahead")
@@ -683,7 +692,7 @@ def lookahead(
         fig = plot.lookahead(prob, traj, step, resolution=cfg.resolution, **_view(cfg))
     plot.save(fig, output)
     _diverged_note([traj], prob)
-    typer.echo(f"wrote {output}")
+    _echo(f"wrote {output}")
 
 
 @app.command(help=(
@@ -706,16 +715,16 @@ def animate(
     from descentlab.scene import drawable
 
     cfg = _shown(cfg, "animate")
-    _check_suffix(output, ("gif", "mp4"))
+    _check_output(output, ("gif", "mp4"))
     _never_overwrite(_inputs(cfg, config), "--output", output)
     prob, trajs = cfg.run()
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.animate(view, shown, output, fps=cfg.fps, frames=cfg.frames, size=_inches(cfg.size, cfg.dpi),
                  dpi=cfg.dpi, progress=progress_bar(None, f"rendering {output.name}"), full_params=full,
                  **_view(cfg))
-    typer.echo(_summary(prob, trajs))
+    _echo(_summary(prob, trajs))
     _diverged_note(trajs, prob)
-    typer.echo(f"wrote {output}")
+    _echo(f"wrote {output}")
 
 
 @app.command(help=(
@@ -743,7 +752,7 @@ def convert(
 
     conversion = conventions.convert(source, target, lr=lr, momentum=beta, nesterov=nesterov,
                                      dampening=dampening, schedule=schedule)
-    typer.echo(conversion.describe())
+    _echo(conversion.describe())
 
 
 @app.command(help=(
@@ -768,15 +777,15 @@ def html(
     except ImportError:
         raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
     cfg = _shown(cfg, "html")
-    _check_suffix(output, ("html", "htm"))
+    _check_output(output, ("html", "htm"))
     _never_overwrite(_inputs(cfg, config), "--output", output)
     prob, trajs = cfg.run()
     view, shown, full = drawable(prob, trajs, cfg.slice)
     write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
                log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames, **_view(cfg))
-    typer.echo(_summary(prob, trajs))
+    _echo(_summary(prob, trajs))
     _diverged_note(trajs, prob)
-    typer.echo(f"wrote {output}")
+    _echo(f"wrote {output}")
 
 
 @app.command(help=(
@@ -810,6 +819,14 @@ def _inches(size: str, dpi: int) -> tuple[float, float]:
     return pixels[0] / dpi, pixels[1] / dpi
 
 
+RATES_MAX_KAPPA = 1e12
+"""κ up to this: beyond it, μ is below float64's resolution of L and no rate can be observed."""
+RATES_MU = (1e-100, 1e100)
+"""μ in this range, so that L = κμ and the runs' squared errors stay finite in float64."""
+RATES_MAX_STEPS = 1_000_000
+"""The real runs of ``rates`` (one per row) are at most this long."""
+
+
 @app.command(help=(
     "Predicted convergence on a quadratic with Hessian eigenvalues in [μ, L], κ = L/μ: the optimal α and β "
     "of gradient descent, momentum (eq. 6.11) and Nesterov (eq. 6.12) in the book's form, their rate ρ, "
@@ -828,8 +845,10 @@ def rates(
     from descentlab.runner import run
 
     if plot_path is not None:
-        _check_suffix(plot_path, plot.FORMATS, "--plot")
-    validation.integer("--steps", steps, 2)
+        _check_output(plot_path, plot.FORMATS, "--plot")
+    validation.integer("--steps", steps, 2, RATES_MAX_STEPS)
+    validation.between("--kappa", kappa, 1.0, RATES_MAX_KAPPA)
+    validation.between("--mu", mu, *RATES_MU)
     problem = problems.quadratic(kappa=kappa, mu=mu)
     mu_, big = theory.eigenvalue_range(problem)
     tunings = theory.reference_tunings(mu_, big)
@@ -839,14 +858,14 @@ def rates(
     for label, t in tunings.items():
         rows.append([label, f"{t.alpha:.6g}", f"{t.beta:.6g}", f"{t.alpha * (1 - t.beta):.6g}",
                      f"{t.rho:.6f}", f"{theory.observed_rate(problem, trajs[label]):.6f}", str(t.iterations)])
-    typer.echo(f"quadratic with μ = {mu_:g}, L = {big:g}, κ = {big / mu_:g}")
-    typer.echo(_columns(rows))
-    typer.echo("anchors: gd (κ−1)/(κ+1), heavy ball (√κ−1)/(√κ+1), Nesterov with step 1/L 1 − 1/√κ, "
+    _echo(f"quadratic with μ = {mu_:g}, L = {big:g}, κ = {big / mu_:g}")
+    _echo(_columns(rows))
+    _echo("anchors: gd (κ−1)/(κ+1), heavy ball (√κ−1)/(√κ+1), Nesterov with step 1/L 1 − 1/√κ, "
                "optimal Nesterov 1 − 2/√(3κ+1)")
     if plot_path is not None:
         plot.save(plot.rates(problem, list(trajs.values()), list(tunings.values()), labels=list(tunings)),
                   plot_path)
-        typer.echo(f"wrote {plot_path}")
+        _echo(f"wrote {plot_path}")
 
 
 @app.command(help=(
@@ -879,7 +898,7 @@ def sweep(
     from descentlab import sweep as sweep_mod
     from descentlab.progress import progress_bar
 
-    _check_suffix(output, plot.FORMATS)
+    _check_output(output, plot.FORMATS)
     method = optimizers.get(optimizer)
     given = {name: (_flag(name), text) for name, text in opts.hypers.items()}
     for item in axis or ():
@@ -905,8 +924,8 @@ def sweep(
     where = tuple(int(np.argmin(np.abs(values - best[name]))) for name, values in result.axes.items())
     taken = np.median(result.steps_to_tol[where])  # the best cell's steps (median over seeds)
     after = f" (L − L_min stays ≤ {result.tol:.2g} from step {taken:g})" if taken >= 0 else ""
-    typer.echo(f"{result!r}\nbest: " + ", ".join(f"{k}={v:.6g}" for k, v in best.items()) + after)
-    typer.echo(f"wrote {output}")
+    _echo(f"{result!r}\nbest: " + ", ".join(f"{k}={v:.6g}" for k, v in best.items()) + after)
+    _echo(f"wrote {output}")
 
 
 def _sweep_axes(method: optimizers.Method, given: dict[str, tuple[str, str]],
@@ -964,8 +983,9 @@ def tune(
     from descentlab.progress import progress_bar
 
     if output is not None:
-        _check_suffix(output, plot.FORMATS)
-    methods = [s.method for s in parse_optimizer_list(optimizers_ or ",".join(optimizers.featured()))]
+        _check_output(output, plot.FORMATS)
+    text = ",".join(optimizers.featured()) if optimizers_ is None else optimizers_
+    methods = [s.method for s in parse_optimizer_list(text)]
     cfg = _single(dataclasses.replace(opts, settings={**opts.settings, "steps": budget}), methods[0])
     if output is not None:
         _never_overwrite(_inputs(cfg), "--output", output)
@@ -980,11 +1000,11 @@ def tune(
         rows.append([r.method, ", ".join(f"{k}={v:.4g}" for k, v in r.hyperparams.items()),
                      f"{r.mean_gap:.3g} ± {r.std_gap:.2g}", f"{r.mean_steps:.1f}",
                      f"{r.diverged_trials}/{trials}"])
-    typer.echo(_columns(rows))
-    typer.echo(result.protocol())
+    _echo(_columns(rows))
+    _echo(result.protocol())
     if output is not None:
         plot.save(plot.tuning(result), output)
-        typer.echo(f"wrote {output}")
+        _echo(f"wrote {output}")
 
 
 def _summary(problem, trajs) -> str:
@@ -1030,33 +1050,84 @@ def _table(problem, traj, rows: int) -> str:
 
 
 class _DataLine(logging.Handler):
-    """Prints on stderr, once per command, the line a data file's reading logs: the file, its
-    separator, its rows and the columns taken as x and y (``descentlab.problems.data.read_csv``)."""
+    """Collects the line a data file's reading logs (the file, its separator, its rows and the
+    columns taken as x and y: ``descentlab.problems.data.read_csv``), printed on stderr once per
+    command when it succeeds — a failing command prints its error line alone."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.seen: set[str] = set()
+        self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message not in self.seen:
-            self.seen.add(message)
-            typer.echo(message, err=True)
+        message = one_line(record.getMessage())
+        if message not in self.lines:
+            self.lines.append(message)
+
+    def flush_to_stderr(self) -> None:
+        for line in self.lines:
+            typer.echo(line, err=True)
+        self.lines.clear()
 
 
 _DATA_LINE = _DataLine()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning bad input into one line on stderr and exit status 2.
+def _echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """``typer.echo``, after the data line (once the command has got as far as saying something)."""
+    _DATA_LINE.flush_to_stderr()
+    typer.echo(message, err=err, nl=nl)
 
-    Bad input is an :class:`~descentlab.errors.InputError` (a bad value, file or expression) or a
-    usage error of the command line; anything else is a bug and keeps its traceback.
-    """
+
+EXIT_INTERRUPTED = 130
+"""The exit status after Ctrl+C (128 + SIGINT), as shells report it."""
+
+
+def _expression_line(err) -> str:
+    """An expression error in one line: its summary and the part of the expression around it."""
+    if err.span is None or not err.expression:
+        return err.summary
+    start = err.span[0]
+    lo = max(0, start - 30)
+    window = err.expression[lo:start + 30]
+    more = "…" if start + 30 < len(err.expression) else ""
+    return f"{err.summary} (at »{'…' if lo else ''}{window}{more}«)"
+
+
+def _failure(err: BaseException) -> tuple[str, int] | None:
+    """The one line and exit status for a failure the user can act on; None for a bug."""
     from descentlab.problems import ExpressionError
 
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    if isinstance(err, ExpressionError):
+        return _expression_line(err), 2
+    if isinstance(err, InputError):
+        return str(err), 2
+    if isinstance(err, MemoryError):
+        return ("out of memory: the request is larger than this machine can hold (lower --steps, "
+                "--resolution, the grid or the data)"), 2
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply to read", 2
+    if isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror or err}{where}", 2
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning every failure the user can act on into one line on stderr.
+
+    Bad input (an :class:`~descentlab.errors.InputError`: a bad value, file or expression, or a usage
+    error of the command line), a request too large for memory, input nested too deeply and an
+    operating-system error on a file exit with status 2; Ctrl+C with 130. The line names the
+    user's value or path, at most :data:`~descentlab.errors.MESSAGE_LIMIT` characters, control
+    characters escaped. numpy's floating-point warnings never reach the terminal (divergence is
+    detected and reported by the runs themselves). Anything else is a bug and keeps its traceback.
+    """
+    import warnings
+
     data_log = logging.getLogger("descentlab.data")  # every command that reads data says what it read
-    _DATA_LINE.seen.clear()
+    _DATA_LINE.lines.clear()
     if _DATA_LINE not in data_log.handlers:
         data_log.addHandler(_DATA_LINE)
         data_log.setLevel(logging.INFO)
@@ -1068,24 +1139,23 @@ def main(argv: list[str] | None = None) -> int:
     sub = next((a for a in args if not a.startswith("-")), None)
     prog = f"descentlab {sub}" if sub in getattr(command, "commands", {}) else "descentlab"
     try:
-        result = command.main(args=args, prog_name="descentlab", standalone_mode=False)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = command.main(args=args, prog_name="descentlab", standalone_mode=False)
     except typer.TyperException as err:  # click's usage errors: unknown option, bad type, …
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         if not args:  # bare `descentlab` printed its help
             return 0
-        typer.echo(f"{prog}: error: {message}", err=True)
+        typer.echo(f"{prog}: error: {one_line(message)}", err=True)
         return getattr(err, "exit_code", 2)
-    except ExpressionError as err:  # one line, then the expression with a caret under the mistake
-        typer.echo(f"{prog}: error: {err.one_line()}", err=True)
-        for line in str(err).splitlines()[1:]:
-            typer.echo(f"    {line}", err=True)
-        return 2
-    except InputError as err:
-        typer.echo(f"{prog}: error: {err}", err=True)
-        return 2
-    except OSError as err:
-        typer.echo(f"{prog}: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
-        return 1
+    except BaseException as err:  # sorted by _failure; a bug is re-raised
+        failure = _failure(err)
+        if failure is None:
+            raise
+        message, status = failure
+        typer.echo(f"{prog}: error: {one_line(message)}", err=True)
+        return status
+    _DATA_LINE.flush_to_stderr()
     return result if isinstance(result, int) else 0
 
 

@@ -36,9 +36,9 @@ from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import REDUCTIONS
 from descentlab.trajectory import Trajectory
 
-SGD_BATCH = 3
-"""Minibatch size a stochastic method (sgd) draws when no batch size is given, for itself only (sgd with
-all the data would be gd); the other optimizers keep all the data unless a batch size is given."""
+SGD_BATCH = optim.STOCHASTIC_BATCH
+"""Minibatch size a stochastic method (sgd) draws when no batch size is given (see
+:data:`descentlab.optimizers.registry.STOCHASTIC_BATCH`)."""
 
 HEADER = "# descentlab configuration: descentlab {command} --config THIS_FILE{output}\n"
 """The first line of a dumped config: the command that reads it back."""
@@ -46,6 +46,51 @@ HEADER = "# descentlab configuration: descentlab {command} --config THIS_FILE{ou
 
 class ConfigError(InputError):
     """A configuration that cannot be used; the message names the key and what is allowed."""
+
+
+MAX_CONFIG_BYTES = 256 * 1024
+"""The largest configuration file read (a complete dump of a comparison is a few KB)."""
+MAX_NESTING = 16
+"""The deepest nesting of arrays and inline tables in a configuration (a dump nests two deep)."""
+MAX_KEY_PARTS = 8
+"""The most dotted parts in one key or table header (a dump's deepest is ``[optimizers.NAME]``)."""
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse TOML nested deeper than :data:`MAX_NESTING` or with a key of more than
+    :data:`MAX_KEY_PARTS` parts (at the top, in a table header or in an inline table), in one pass
+    that skips strings and comments."""
+    open_: list[str] = []          # the brackets open at this point: "[" arrays, "{" inline tables
+    dots, in_key, i, n = 0, True, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                i += 2 if (c == '"' and text[i] == "\\") else 1
+            i += len(quote)
+            continue
+        if c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if (c == "\n" and not open_) or (c == "," and open_ and open_[-1] == "{"):
+            in_key, dots = True, 0
+        elif c == "{" or (c == "[" and not in_key):
+            open_.append(c)
+            in_key, dots = c == "{", 0
+            if len(open_) > MAX_NESTING:
+                raise ConfigError(f"{source}: arrays or tables nested more than {MAX_NESTING} deep")
+        elif c in "]}" and open_:
+            open_.pop()
+        elif c == "=":
+            in_key = False
+        elif c == "." and in_key:
+            dots += 1
+            if dots >= MAX_KEY_PARTS:
+                raise ConfigError(f"{source}: a key or table name with more than {MAX_KEY_PARTS} parts")
+        i += 1
 
 
 @dataclass(frozen=True)
@@ -344,7 +389,10 @@ class Config:
 
     @classmethod
     def from_toml(cls, text: str, source: str = "config") -> Config:
-        """Parse TOML text; ``source`` names it in error messages."""
+        """Parse TOML text; ``source`` names it in error messages. Text nested deeper than
+        :data:`MAX_NESTING` or with a key of more than :data:`MAX_KEY_PARTS` dotted parts is refused
+        before parsing (the parser's time, memory and recursion grow with both)."""
+        _check_shape(text, source)
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
@@ -353,14 +401,14 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> Config:
-        """Read a TOML file."""
+        """Read a TOML file: a regular file of at most :data:`MAX_CONFIG_BYTES`."""
+        from descentlab.paths import read_text
+
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: no such file") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"{p}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+            text = read_text(p, "--config", MAX_CONFIG_BYTES)
+        except InputError as err:
+            raise ConfigError(str(err)) from None
         cfg = cls.from_toml(text, str(p))
         if cfg.data is not None and not Path(cfg.data).expanduser().is_absolute():
             # a relative data path is read from the configuration file's directory, not the cwd

@@ -308,6 +308,9 @@ def _note(problem: Problem, paths: Sequence[Path], aspect: str, bounds: Bounds) 
         notes.append(f"{p.optimizer} leaves the view at step {p.leaves_at}")
     if aspect != "equal" and framing.ratio(bounds) > 1.5:
         notes.append("axes not to scale: gradients are not drawn perpendicular to the contours")
+    ill = problem.suggested.note
+    if ill and paths and max(len(p.points) - 1 for p in paths) <= problem.suggested.steps:
+        notes.append(ill)   # too ill-conditioned for the steps run: say so where the figure is seen
     return "; ".join(notes) or None
 
 

@@ -75,11 +75,14 @@ class TuneResult:
                  "the same for every optimizer and trial" if self.batch_size else
                  f"start points φ_0 + σ·z drawn with seeds {list(self.seeds)} (seed 0: φ_0 itself), "
                  "the same for every optimizer and trial")
+        own = [f"{r.method} draws minibatches of {r.runs[0].batch_size} (its default)" for r in self.results
+               if self.batch_size is None and r.runs and r.runs[0].batch_size is not None]
+        own_text = f" ({'; '.join(own)}, with the same seeds)" if own else ""
         return (f"Protocol: on {self.problem}, each optimizer ran {self.trials} trials of {self.budget} "
                 f"steps, sampled by one seeded generator from its search space ({spaces}); every trial ran "
-                f"on {len(self.seeds)} {seeds}. The best trial has the lowest mean final L − L_min over the "
-                "seeds (a diverged seed counts as +∞; gaps below the tolerance count as equal, and ties go "
-                "to the fewest mean steps after which the gap stays below it to the end); its mean ± "
+                f"on {len(self.seeds)} {seeds}{own_text}. The best trial has the lowest mean final L − L_min "
+                "over the seeds (a diverged seed counts as +∞; gaps below the tolerance count as equal, and "
+                "ties go to the fewest mean steps after which the gap stays below it to the end); its mean ± "
                 "standard deviation over the seeds is reported.")
 
 
@@ -112,7 +115,7 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
     total, done = len(methods) * len(seeds), 0
     for method in methods:
         drawn = sample_space(method, trials, rng)
-        batch = None if optim.get(method).full_batch else batch_size
+        batch = _batch(method, batch_size, problem)
         gaps = np.empty((trials, len(seeds)))
         steps = np.empty((trials, len(seeds)))
         tols = []
@@ -134,6 +137,18 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
         results.append(Tuned(method, hyper, float(mean[best]), float(gaps[best].std()),
                              float(steps[best].mean()), int(np.sum(~np.isfinite(mean))), runs))
     return TuneResult(problem.name, budget, trials, seeds, batch_size, tuple(results), floor)
+
+
+def _batch(method: str, batch_size: int | None, problem: Problem) -> int | None:
+    """A method's minibatch size in the protocol: none for one that takes all the data (gd), the given
+    one, else a stochastic method's own default (sgd:
+    :data:`~descentlab.optimizers.registry.STOCHASTIC_BATCH` examples; on all the data it would be gd)."""
+    spec = optim.get(method)
+    if spec.full_batch:
+        return None
+    if batch_size is None and spec.stochastic and problem.n_examples is not None:
+        return min(optim.STOCHASTIC_BATCH, problem.n_examples)
+    return batch_size
 
 
 def _starts(problem: Problem, phi0: np.ndarray, seeds: tuple[int, ...], batch_size) -> list[np.ndarray]:

@@ -23,6 +23,14 @@ def real(name: str, value: object) -> float:
     return float(value)
 
 
+def between(name: str, value: object, low: float, high: float) -> float:
+    """A real number in [low, high] (NaN is not)."""
+    v = real(name, value)
+    if not low <= v <= high:
+        raise InputError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+    return v
+
+
 def reals(name: str, value: np.ndarray) -> np.ndarray:
     """An array of hyper-parameters (one per configuration of a sweep) as float64."""
     if value.dtype == bool or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
@@ -80,7 +88,8 @@ def point(name: str, value: object, n_params: int) -> np.ndarray:
     except (TypeError, ValueError):
         raise InputTypeError(f"{name} must be a sequence of {n_params} numbers, got {value!r}") from None
     if arr.shape != (n_params,):
-        raise InputError(f"{name} must have {n_params} numbers (one per parameter), got {value!r}")
+        got = f"{arr.size} numbers" if arr.size > 8 else repr(value)
+        raise InputError(f"{name} must have {n_params} numbers (one per parameter), got {got}")
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name} must be finite, got {value!r}")
     return arr

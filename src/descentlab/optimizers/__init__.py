@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from descentlab.optimizers.registry import (
     DEFAULT_METHOD,
+    STOCHASTIC_BATCH,
     Hyper,
     Linear,
     Method,
@@ -60,7 +61,8 @@ from descentlab.optimizers.rmsprop import rmsprop  # isort: skip
 from descentlab.optimizers.linesearch import linesearch  # isort: skip
 
 __all__ = [
-    "DEFAULT_METHOD", "Hyper", "Linear", "Method", "Optimizer", "Probe", "Rule", "adagrad", "adam",
+    "DEFAULT_METHOD", "STOCHASTIC_BATCH", "Hyper", "Linear", "Method", "Optimizer", "Probe", "Rule",
+    "adagrad", "adam",
     "all_hypers", "defaults", "describe", "featured", "gd", "get", "hyperparameter_names", "learning_rate",
     "linesearch", "make", "methods", "momentum", "names", "nesterov", "positive", "register", "rmsprop",
     "sgd", "symbol", "unit",

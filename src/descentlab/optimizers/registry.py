@@ -42,6 +42,9 @@ from descentlab.errors import InputError, InputTypeError
 
 ENTRY_POINT_GROUP = "descentlab.optimizers"
 DEFAULT_METHOD = "nesterov"
+STOCHASTIC_BATCH = 3
+"""The minibatch size a stochastic method (sgd) draws on data when no batch size is given: for itself
+only (sgd on all the data would be gd); every other method keeps all the data unless given one."""
 """The method a single-run command uses when none is named: the book's eq. 6.12."""
 
 FAMILIES = {"gd": "gd_lr", "momentum": "lr", "adaptive": "adam_lr"}

@@ -33,20 +33,25 @@ def rates(problem, trajectories: list[Trajectory], tunings: list[theory.Tuning],
     labels = [t.label for t in trajectories] if labels is None else list(labels)
     names = [t.optimizer for t in trajectories]
     centre = problem.minima[0]
-    floor = _error_floor(centre)
+    start_error = max(float(np.linalg.norm(t.params[0] - centre)) for t in trajectories)
+    floor = _error_floor(centre, start_error)
+    last = 1
     for traj, tuning, label, (color, _) in zip(trajectories, tunings, labels, style.path_styles(names),
                                                strict=True):
         err = np.linalg.norm(traj.params - centre, axis=1)
         steps = np.arange(len(err))
         shown = err > floor
+        last = max(last, int(np.max(steps[shown], initial=0)) + 1)
         envelope = tuning.rho ** steps.astype(float)
         scale = np.max(err[shown] / envelope[shown])
         observed = theory.observed_rate(problem, traj)
         _floored(ax, steps, err, floor, color, lw=1.8, label=f"{label}: observed ρ = {observed:.4f}")
-        ax.semilogy(steps, scale * envelope, color=color, lw=1.2, ls="--",
+        bound = scale * envelope
+        ax.semilogy(steps, np.where(bound > floor, bound, np.nan), color=color, lw=1.2, ls="--",
                     label=f"theory $C\\rho^t$: ρ = {tuning.rho:.4f}, C = {scale / err[0]:.3g}·‖φ₀ − φ*‖"
                     if err[0] > 0 else f"theory $C\\rho^t$: ρ = {tuning.rho:.4f}")
     ax.set_xlabel("step t")
+    ax.set_xlim(-0.02 * last - 0.5, min(len(trajectories[0].params) - 1, int(1.1 * last) + 2) + 0.5)
     ax.set_ylabel(r"error $\|\phi_t - \phi^*\|$")
     bottom = max(1e-16, floor / 3, ax.get_ylim()[0])
     ax.set_ylim(bottom=bottom)
@@ -54,6 +59,10 @@ def rates(problem, trajectories: list[Trajectory], tunings: list[theory.Tuning],
         ax.axhline(floor, color="0.35", lw=0.9, ls=":",
                    label=f"float64 resolution near φ* ({floor:.1e}); ▼ a curve reaches it")
     ax.grid(alpha=0.3, which="both")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if last <= 2:
+        note = "every run reaches φ* in one step\n(on a round bowl, κ = 1, one step of 1/L lands on it)"
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=11, color="0.3")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8,
                frameon=False)  # below the axes: no curve is hidden
     mu, L = theory.eigenvalue_range(problem)
@@ -62,16 +71,20 @@ def rates(problem, trajectories: list[Trajectory], tunings: list[theory.Tuning],
     return fig
 
 
-def _error_floor(centre: np.ndarray) -> float:
-    """The smallest ‖φ − φ*‖ float64 resolves near φ* (a few ulps of its largest coordinate)."""
-    return 4.0 * float(np.finfo(np.float64).eps) * float(np.max(np.abs(centre), initial=0.0))
+def _error_floor(centre: np.ndarray, start_error: float = 0.0) -> float:
+    """The smallest ‖φ − φ*‖ float64 resolves near φ* (a few ulps of its largest coordinate), and at
+    least a few ulps of the start's error (below that, the steps' own rounding; a run that lands on
+    φ* exactly, as every tuned method does at κ = 1, reaches it in one step)."""
+    eps = float(np.finfo(np.float64).eps)
+    return 4.0 * eps * max(float(np.max(np.abs(centre), initial=0.0)), start_error)
 
 
 def _floored(ax, steps: np.ndarray, values: np.ndarray, floor: float, color: str, **line) -> None:
     """A log-scale curve that is not drawn where it is at or below ``floor`` (rounding, not the
     optimizer): it breaks there, and a ▼ on the floor marks each step where it reaches it."""
     low = ~(values > floor)
-    ax.semilogy(steps, np.where(low, np.nan, values), color=color, **line)
+    few = int(np.sum(~low)) <= 3        # a curve of one or two points: show them as dots
+    ax.semilogy(steps, np.where(low, np.nan, values), color=color, marker="o" if few else None, ms=5, **line)
     starts = low & ~np.r_[False, low[:-1]]
     if starts.any() and floor > 0:
         ax.plot(steps[starts], np.full(int(starts.sum()), floor), ls="none", marker="v", ms=6, color=color,

@@ -91,7 +91,8 @@ def slice_problem(problem: Problem, keep: Sequence[str | int] | str, at: Sequenc
 
     The slice suggests the base problem's settings (its learning rates and line-search bracket
     were chosen for the full curvature, which bounds the slice's, so they are safe here; the base's
-    view and condition number are not the slice's, so they are left out) and starts at ``at``'s
+    view and condition number are not the slice's, so they are left out, but its note on the
+    conditioning stays: the run is the full problem's) and starts at ``at``'s
     kept coordinates; its minima are the base's minima that lie in the slice.
     """
     names = tuple(problem.param_names)
@@ -110,7 +111,7 @@ def slice_problem(problem: Problem, keep: Sequence[str | int] | str, at: Sequenc
                param_names=tuple(names[i] for i in idx),
                minima=np.array(in_slice, dtype=np.float64).reshape(-1, len(idx)),
                suggested=dataclasses.replace(s, start=tuple(float(point[i]) for i in idx), view=None,
-                                             kappa=None, note=None),
+                                             kappa=None),
                log_levels=problem.log_levels, base=problem, keep=idx, at=point, **extra)
 
 
