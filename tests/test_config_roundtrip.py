@@ -102,6 +102,11 @@ _SETTING_VALUES: dict[str, st.SearchStrategy[str]] = {
     "dpi": st.integers(20, 300).map(str),
     "title": st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
     "rows": st.integers(2, 60).map(str),
+    # sweep and tune (their own options; see test_sweep_and_tune_dumps_round_trip)
+    "axes": st.just("lr=1e-3:1e-1:4:log"),
+    "tol": st.floats(1e-12, 1.0).map(repr),
+    "seeds": st.integers(1, 3).map(str),
+    "trials": st.integers(1, 8).map(str),
 }
 _PROBLEM_KEYS = {"problem", "loss", "model", "params", "data", "x", "y", "delimiter", "kappa", "angle",
                  "start", "batch_size", "slice", "reduction"}
@@ -213,6 +218,79 @@ def test_dump_load_dump_is_identical(command, data, data_dir, tmp_path):
         flag = f"--{key}"
         if flag in args and key not in ("xlim", "ylim", "trace"):
             assert str(getattr(cfg, key)) == args[args.index(flag) + 1]
+
+
+@st.composite
+def sweep_or_tune_lines(draw, command: str, data: Path) -> list[str]:
+    """A random, valid command line of ``sweep`` or ``tune`` (without --dump-config)."""
+    methods = optimizers.methods()
+    if command == "sweep":
+        method = draw(st.sampled_from(["gd", "momentum", "nesterov", "adam"]))
+        args = ["--optimizer", method]
+        axis = draw(st.sampled_from([[], ["--lr", "1e-3:1e-1:4:log"], ["--axis", "lr=0.01,0.02,0.05"]]))
+        args += axis
+        held = [h for h in methods[method].hypers if h.name != "lr" and h.kind != "choice"]
+        if held and draw(st.booleans()):
+            hyper = draw(st.sampled_from(held))
+            args += [f"--{hyper.name}", draw(_hyper_value(hyper))]
+        for key in ("tol", "seeds"):
+            if draw(st.booleans()):
+                args += [f"--{key}", draw(_SETTING_VALUES[key])]
+        if draw(st.booleans()):
+            args += ["--steps", str(draw(st.integers(1, 300)))]
+        full_batch = methods[method].full_batch
+    else:
+        chosen = draw(st.lists(st.sampled_from(["gd", "sgd", "momentum", "nesterov", "adam"]), min_size=1,
+                               max_size=3, unique=True))
+        args = ["--optimizers", ",".join(chosen)]
+        for flag, key in (("--trials", "trials"), ("--seeds", "seeds")):
+            if draw(st.booleans()):
+                args += [flag, draw(_SETTING_VALUES[key])]
+        if draw(st.booleans()):
+            args += ["--budget", str(draw(st.integers(1, 300)))]
+        full_batch = False
+    return args + draw(_problem(data, takes_batches=not full_batch, slices=False))
+
+
+@pytest.mark.parametrize("command", ["sweep", "tune"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_sweep_and_tune_dumps_round_trip(command, data, data_dir, tmp_path):
+    """sweep and tune take --config and --dump-config too: dump → --config → dump is identical, the
+    command line over the dump changes nothing, and the values given are the values dumped."""
+    args = data.draw(sweep_or_tune_lines(command, data_dir / "scores.csv"))
+    status, first, err = call(command, *args, "--dump-config")
+    assert status == 0, (args, err)
+    written = tmp_path / "dumped.toml"
+    written.write_text(first, encoding="utf-8")
+    status, second, err = call(command, "--config", str(written), "--dump-config")
+    assert (status, second) == (0, first), (args, err)
+    status, third, err = call(command, "--config", str(written), *args, "--dump-config")
+    assert (status, third) == (0, first), (args, err)
+    cfg = Config.load(written)
+    for flag, key in (("--steps", "steps"), ("--budget", "steps"), ("--seeds", "seeds"),
+                      ("--trials", "trials"), ("--tol", "tol")):
+        if flag in args:
+            assert str(getattr(cfg, key)) == args[args.index(flag) + 1], flag
+    if "--lr" in args:
+        assert cfg.axes.startswith("lr=1e-3:1e-1:4:log")
+    if command == "tune":
+        assert all(not spec.hyperparams for spec in cfg.optimizers)   # tune searches them itself
+
+
+def test_a_sweep_runs_from_its_dump(data_dir, tmp_path):
+    """The dumped sweep reproduces the sweep: the same map from the file as from the options."""
+    from descentlab.sweep import SweepResult  # noqa: F401  (the result type the map is drawn from)
+
+    args = ["--optimizer", "momentum", "--lr", "0.01,0.05,0.1", "--beta", "0.5", "--steps", "30",
+            "--data", str(data_dir / "scores.csv")]
+    status, dumped, err = call("sweep", *args, "--dump-config")
+    assert status == 0, err
+    (tmp_path / "s.toml").write_text(dumped, encoding="utf-8")
+    first = call("sweep", *args, "-o", str(tmp_path / "a.png"))
+    again = call("sweep", "--config", str(tmp_path / "s.toml"), "-o", str(tmp_path / "b.png"))
+    assert first[0] == again[0] == 0
+    assert first[1].replace("a.png", "X") == again[1].replace("b.png", "X")       # the same best cell
 
 
 def test_a_dumped_configuration_reproduces_the_run(data_dir, tmp_path):

@@ -70,6 +70,12 @@ def _main(version: Annotated[bool, typer.Option(
 
 SWEEP_POINTS = 64
 """Points per axis of a sweep over a hyper-parameter's declared search range."""
+SWEEP_STEPS = 500
+"""Steps per configuration of a sweep unless given."""
+TUNE_BUDGET = 200
+"""Steps per trial of tune unless given."""
+TUNE_SEEDS = 5
+"""Seeds per trial of tune unless given."""
 
 
 class UsageError(InputError):
@@ -878,47 +884,48 @@ def rates(
     "the method's searchable hyper-parameters over their declared ranges unless given: ranges are "
     "START:STOP:COUNT[:log] or lists a,b,c (--lr RANGE, --beta RANGE, or --axis NAME=RANGE); one value "
     "holds a hyper-parameter fixed."))
-@with_options(exclude=("steps", "seed"), ranges=True)
+@with_options(exclude=("steps", "seed", "axes", "tol", "seeds"), ranges=True)
 def sweep(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.png, .svg, .pdf).")]
     = Path("sweep.png"),
-    optimizer: OptimizerOpt = optimizers.DEFAULT_METHOD,
+    optimizer: SingleOpt = None,
     axis: Annotated[list[str] | None, typer.Option(
         "--axis", help="NAME=RANGE: an axis of the map over the hyper-parameter NAME (repeatable; at most "
         f"two axes; default: the method's searchable hyper-parameters, {SWEEP_POINTS} points each).")]
     = None,
-    steps: Annotated[int, typer.Option("--steps", "-n", help="Steps per configuration.")] = 500,
+    steps: Annotated[int | None, typer.Option("--steps", "-n", help=f"Steps per configuration (default "
+                                              f"{SWEEP_STEPS}).")] = None,
     tol: Annotated[float | None, typer.Option("--tol", help="Target for L − L_min (default: the start's "
                                               "gap divided by 10⁶).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Number of minibatch seeds (with --batch-size).")] = 1,
-    opts: Options | None = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Number of minibatch seeds (with --batch-size; "
+                                              "default 1).")] = None,
+    config: ConfigOpt = None, dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Sweep hyper-parameters and draw the map."""
     from descentlab import plot
     from descentlab import sweep as sweep_mod
     from descentlab.progress import progress_bar
 
+    cfg = _single(dataclasses.replace(opts, hypers={}), optimizer, config)
+    method = optimizers.get(cfg.optimizers[0].method)
+    axes = _axis_texts(method, opts.hypers, axis, cfg.axes)
+    table = {k: v for k, v in cfg.optimizers[0].hyperparams.items() if k not in axes}  # the file's values
+    grid, fixed, texts = _sweep_axes(method, axes, sweep_mod.parse_range, table)
+    cfg = dataclasses.replace(
+        cfg, optimizers=(dataclasses.replace(cfg.optimizers[0], hyperparams=table | fixed),),
+        steps=_given(steps, cfg.steps, SWEEP_STEPS), tol=_given(tol, cfg.tol, None),
+        seeds=validation.integer("--seeds", _given(seeds, cfg.seeds, 1), 1),
+        axes="; ".join(f"{name}={text}" for name, text in texts.items()))
+    if dump_config:
+        return _dump(cfg, "sweep")
     _check_output(output, plot.FORMATS)
-    method = optimizers.get(optimizer)
-    given = {name: (_flag(name), text) for name, text in opts.hypers.items()}
-    for item in axis or ():
-        name, eq, text = item.partition("=")
-        name = name.strip()
-        if not (eq and name and text.strip()):
-            raise UsageError(f"--axis expects NAME=RANGE, e.g. lr=1e-4:1e-1:64:log; got {item!r}")
-        if name in given:
-            raise UsageError(f"--axis {name}: {name} is given twice")
-        given[name] = (f"--axis {name}", text)
-    grid, fixed = _sweep_axes(method, given, sweep_mod.parse_range)
-    cfg = _single(dataclasses.replace(opts, hypers={}), optimizer)
-    _never_overwrite(_inputs(cfg), "--output", output)
+    _never_overwrite(_inputs(cfg, config), "--output", output)
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
-    held = {k: v for k, v in full.optimizers[0].hyperparams.items() if k not in grid} | fixed
-    result = sweep_mod.sweep(prob, optimizer, grid, steps=steps, start=full.start, tol=tol, fixed=held,
-                             seeds=range(validation.integer("--seeds", seeds, 1)),
-                             batch_size=opts.settings.get("batch_size"),
-                             progress=progress_bar(None, "sweeping"))
+    held = {k: v for k, v in full.optimizers[0].hyperparams.items() if k not in grid}
+    result = sweep_mod.sweep(prob, method.name, grid, steps=cfg.steps, start=full.start, tol=cfg.tol,
+                             fixed=held, seeds=range(cfg.seeds),
+                             batch_size=cfg.batch_size, progress=progress_bar(None, "sweeping"))
     plot.save(plot.sweep_map(result, prob), output)
     best = result.best()
     where = tuple(int(np.argmin(np.abs(values - best[name]))) for name, values in result.axes.items())
@@ -928,15 +935,40 @@ def sweep(
     _echo(f"wrote {output}")
 
 
+def _given(option, from_file, default):
+    """A command's own option: as given, else from the configuration file, else its default."""
+    return option if option is not None else from_file if from_file is not None else default
+
+
+def _axis_texts(method: optimizers.Method, hypers: dict[str, str], axis: list[str] | None,
+                from_file: str | None) -> dict[str, tuple[str, str]]:
+    """Hyper-parameter → (the option that named it, its text): the configuration file's ``axes``,
+    overridden name by name by the hyper-parameter options and ``--axis NAME=RANGE``."""
+    items = [("axes", part) for part in (from_file or "").split(";") if part.strip()]
+    items += [(_flag(name), f"{name}={text}") for name, text in hypers.items()]
+    items += [("--axis", item) for item in axis or ()]
+    given: dict[str, tuple[str, str]] = {}
+    for flag, item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not (eq and name and text.strip()):
+            raise UsageError(f"{flag} expects NAME=RANGE, e.g. lr=1e-4:1e-1:64:log; got {item!r}")
+        if flag == "--axis" and name in given and not given[name][0].startswith("axes"):
+            raise UsageError(f"--axis {name}: {name} is given twice")
+        given[name] = (flag if flag.startswith("--") and flag != "--axis" else f"{flag} {name}", text.strip())
+    return given
+
+
 def _sweep_axes(method: optimizers.Method, given: dict[str, tuple[str, str]],
-                parse_range: Callable[[str], np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The axes of a sweep and the values held fixed.
+                parse_range: Callable[[str], np.ndarray], held: dict[str, Any] | None = None,
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, str]]:
+    """The axes of a sweep, the values held fixed, and each axis as range text (for a config file).
 
     ``given``: hyper-parameter → (the option that named it, its text). A range or a list is an
     axis; one value (or a choice) is held fixed. The axes are then filled up to two with the
-    method's searchable hyper-parameters over their declared ranges.
+    method's searchable hyper-parameters over their declared ranges, but those in ``held``.
     """
-    grid, fixed = {}, {}
+    grid, fixed, texts = {}, {}, {}
     for name, (flag, text) in given.items():
         if name not in method.hyper_names:
             takes = ", ".join(method.hyper_names) or "no hyper-parameters"
@@ -947,59 +979,73 @@ def _sweep_axes(method: optimizers.Method, given: dict[str, tuple[str, str]],
                 grid[name] = parse_range(text)
             except InputError as err:
                 raise UsageError(f"{flag}: {err}") from None
+            texts[name] = "".join(text.split())
         else:
             fixed[name] = _parse_hyper(method, name, text, flag)
     for hyper in method.hypers:
         if len(grid) >= 2:
             break
-        if hyper.search is not None and hyper.name not in grid | fixed:
+        if hyper.search is not None and hyper.name not in grid | fixed | (held or {}):
             grid[hyper.name] = hyper.grid(SWEEP_POINTS)
+            lo, hi = hyper.search
+            texts[hyper.name] = f"{lo!r}:{hi!r}:{SWEEP_POINTS}" + (":log" if hyper.scale == "log" else "")
     if len(grid) > 2:
         raise UsageError(f"a sweep map has at most two axes, got {', '.join(grid)}: give the others "
                          "one value")
     if not grid:
         raise UsageError(f"nothing to sweep: give {method.name} a range, e.g. --axis NAME=START:STOP:COUNT "
                          f"(it takes {', '.join(method.hyper_names)})")
-    return grid, fixed
+    return grid, fixed, texts
 
 
 @app.command(help=(
     "Tune several optimizers fairly: the same budget of steps, the same number of trials sampled from "
     "declared search spaces, the same seeds and batches. Prints the best configuration of each with its "
     "mean and spread over seeds, and the protocol; -o draws the loss curves (median and band)."))
-@with_options(exclude=("steps", "seed"), hypers=False)
+@with_options(exclude=("steps", "seed", "seeds", "trials"), hypers=False)
 def tune(
     optimizers_: OptimizersOpt = None,
-    budget: Annotated[int, typer.Option("--budget", help="Steps per trial, the same for all.")] = 200,
-    trials: Annotated[int, typer.Option("--trials", help="Trials per optimizer.")] = 64,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per trial (batches or start points).")] = 5,
+    budget: Annotated[int | None, typer.Option("--budget", help=f"Steps per trial, the same for all "
+                                               f"(default {TUNE_BUDGET}).")] = None,
+    trials: Annotated[int | None, typer.Option("--trials", help="Trials per optimizer (default 64).")] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Seeds per trial (batches or start points; "
+                                              f"default {TUNE_SEEDS}).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Draw the best runs "
                                                 "(.png, .svg, .pdf).")] = None,
-    opts: Options | None = None,
+    config: ConfigOpt = None, dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Tune optimizers under one protocol."""
     from descentlab import plot
     from descentlab import tune as tune_mod
     from descentlab.progress import progress_bar
 
+    cfg = _multi(opts, optimizers_, config, None)
+    methods = [s.method for s in cfg.optimizers]
+    if len(set(methods)) < len(methods):
+        raise UsageError("tune searches each method's hyper-parameters itself: list each method once")
+    cfg = dataclasses.replace(cfg, steps=_given(budget, cfg.steps, TUNE_BUDGET),
+                              seeds=_given(seeds, cfg.seeds, TUNE_SEEDS))
+    cfg = _shown(cfg, "tune")
+    if trials is not None:
+        cfg = dataclasses.replace(cfg, trials=validation.integer("--trials", trials, 1))
+    if dump_config:  # the tables name the methods; their values are what tune searches, so none are written
+        bare = tuple(OptimizerSpec(m, m, batch_size=spec.batch_size)
+                     for m, spec in zip(methods, cfg.optimizers, strict=True))
+        _echo(_shown(dataclasses.replace(cfg, optimizers=bare), "tune").to_toml("tune"), nl=False)
+        return None
     if output is not None:
         _check_output(output, plot.FORMATS)
-    text = ",".join(optimizers.featured()) if optimizers_ is None else optimizers_
-    methods = [s.method for s in parse_optimizer_list(text)]
-    cfg = _single(dataclasses.replace(opts, settings={**opts.settings, "steps": budget}), methods[0])
-    if output is not None:
-        _never_overwrite(_inputs(cfg), "--output", output)
+        _never_overwrite(_inputs(cfg, config), "--output", output)
     prob = cfg.build_problem()
     full = cfg.resolved(prob)
-    result = tune_mod.tune(prob, methods, budget=budget, trials=trials, seeds=seeds,
-                           batch_size=opts.settings.get("batch_size"), start=full.start,
-                           progress=progress_bar(None, "tuning"))
+    result = tune_mod.tune(prob, methods, budget=cfg.steps, trials=cfg.trials, seeds=cfg.seeds,
+                           batch_size=cfg.batch_size, start=full.start, progress=progress_bar(None, "tuning"))
     rows = [["optimizer", "best hyper-parameters", "final L − L_min (mean ± sd)", "steps to stay ≤ tol",
              "trials diverged"]]
     for r in result.results:
         rows.append([r.method, ", ".join(f"{k}={v:.4g}" for k, v in r.hyperparams.items()),
                      f"{r.mean_gap:.3g} ± {r.std_gap:.2g}", f"{r.mean_steps:.1f}",
-                     f"{r.diverged_trials}/{trials}"])
+                     f"{r.diverged_trials}/{cfg.trials}"])
     _echo(_columns(rows))
     _echo(result.protocol())
     if output is not None:

@@ -204,6 +204,15 @@ class Config:
     title: str | None = _shown("Title of the page and the figure (default: problem, optimizers, start, "
                                "steps).", ("html",))
     rows: int | None = _shown("Rows of the printed table (even steps; default 12).", ("run",), 12)
+    # what sweep and tune search (their own options: --axis/--lr RANGE, --tol, --seeds, --trials)
+    axes: str | None = _shown(
+        "The axes of a sweep map, NAME=RANGE separated by ';', e.g. \"lr=1e-4:1e-1:64:log; beta=0:0.99:64\".",
+        ("sweep",))
+    tol: float | None = _shown("A sweep's target for L − L_min (default: the start's gap divided by 10⁶).",
+                               ("sweep",))
+    seeds: int | None = _shown("Seeds per configuration (sweep: minibatch seeds, default 1; tune: batches or "
+                               "start points, default 5).", ("sweep", "tune"))
+    trials: int | None = _shown("Trials per optimizer of tune (default 64).", ("tune",), 64)
     optimizers: tuple[OptimizerSpec, ...] = ()  # the tables [optimizers.NAME]
 
     # ---- building ------------------------------------------------------------------------------
