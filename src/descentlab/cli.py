@@ -40,7 +40,7 @@ import numpy as np
 import typer
 
 from descentlab import optimizers, validation
-from descentlab.config import HEADER, Config, OptimizerSpec, parse_optimizer_list
+from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
 from descentlab.errors import InputError, one_line
 
 app = typer.Typer(
@@ -375,13 +375,9 @@ def _inputs(cfg: Config | None, config: Path | None = None, *more: Path | None) 
 
 def _never_overwrite(inputs: list[tuple[str, Path]], flag: str, *outputs: Path) -> None:
     """Refuse to write an output onto a file the command reads (never overwrite the user's input)."""
-    from descentlab.files import same_file
+    from descentlab.paths import never_overwrite
 
-    for out in outputs:
-        for what, path in inputs:
-            if same_file(out, path):
-                raise UsageError(f"{flag} {out}: that is {what}; refusing to overwrite a file this command "
-                                 "reads (write the output somewhere else)")
+    never_overwrite(inputs, flag, *outputs)
 
 
 def _multi(opts: Options, text: str | None, config: Path | None, sets: list[str] | None) -> Config:
@@ -575,6 +571,8 @@ def compare(
     opts: Options | None = None,
 ) -> None:
     """Compare several optimizers."""
+    from descentlab import saved_runs
+
     cfg = _multi(opts, optimizers_, config, sets)
     if dump_config:
         return _dump(cfg, "compare")
@@ -585,7 +583,7 @@ def compare(
     _check_output(output, plot.FORMATS)
     inputs = _inputs(cfg, config)
     _never_overwrite(inputs, "--output", output)
-    targets = None if save is None else _save_targets(save, [s.name for s in cfg.optimizers], inputs)
+    targets = None if save is None else saved_runs.targets(save, [s.name for s in cfg.optimizers], inputs)
     prob, trajs = cfg.run()
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.save(plot.compare(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
@@ -594,70 +592,7 @@ def compare(
     _diverged_note(trajs, prob)
     _echo(f"wrote {output}")
     if targets is not None:
-        _save_runs(save, targets, trajs, _shown(cfg.resolved(prob), "compare"))
-
-
-SAVED_CONFIG = "config.toml"
-"""The configuration ``compare --save DIR`` writes beside the runs (and recognises an earlier save by)."""
-
-
-def _slug(name: str) -> str:
-    """A file name for an optimizer table's name: ``nesterov β=0.9`` → ``nesterov-0.9``."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._]+", "-", name).strip("-.") or "run"
-
-
-def _save_targets(directory: Path, names: list[str], inputs) -> dict[str, Path]:
-    """Optimizer name → DIR/<name>.json, after checking that writing there overwrites nothing of the
-    user's: DIR is new, empty, or an earlier ``compare --save`` (its config.toml and runs only)."""
-    paths: dict[str, Path] = {}
-    for name in names:
-        stem, n = _slug(name), 2
-        while directory / f"{stem}.json" in paths.values():
-            stem, n = f"{_slug(name)}-{n}", n + 1
-        paths[name] = directory / f"{stem}.json"
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--save {directory}: exists and is not a directory")
-    if directory.is_dir():
-        foreign = [entry.name for entry in sorted(directory.iterdir()) if not _saved_by_compare(entry)]
-        if foreign:
-            raise UsageError(f"--save {directory}: the directory holds files that compare --save did not "
-                             f"write ({', '.join(foreign[:3])}{' …' if len(foreign) > 3 else ''}); give a "
-                             "new or empty directory")
-    _never_overwrite(inputs, "--save", directory / SAVED_CONFIG, *paths.values())
-    return paths
-
-
-def _saved_by_compare(entry: Path) -> bool:
-    """Whether ``entry`` is a file an earlier ``compare --save`` wrote: its config or a run."""
-    import json
-
-    try:
-        if entry.name == SAVED_CONFIG:
-            return entry.is_file() and entry.read_text(encoding="utf-8").startswith(HEADER.split(":")[0])
-        return entry.suffix == ".json" and entry.is_file() and str(json.loads(
-            entry.read_text(encoding="utf-8")).get("format", "")).startswith("descentlab-trajectory/")
-    except (ValueError, OSError, AttributeError):
-        return False
-
-
-def _save_runs(directory: Path, targets: dict[str, Path], trajs, cfg: Config) -> None:
-    """Write every run and the configuration into ``directory`` (each file atomically); the runs of an
-    earlier save that this one does not rewrite are removed, so the directory holds this comparison."""
-    from descentlab.files import write_text_atomic
-
-    earlier = sorted(p for p in directory.glob("*.json")) if directory.is_dir() else []
-    directory.mkdir(parents=True, exist_ok=True)
-    for traj, path in zip(trajs, targets.values(), strict=True):
-        traj.to_json(path)
-    write_text_atomic(directory / SAVED_CONFIG, cfg.to_toml("compare"))
-    stale = [p for p in earlier if p not in targets.values()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    replaced = sum(p in targets.values() for p in earlier)
-    note = f" (replaced {replaced + len(stale)} runs of an earlier save)" if earlier else ""
-    _echo(f"saved {len(targets)} runs and {SAVED_CONFIG} in {directory}{note}")
+        _echo(saved_runs.write(save, targets, trajs, _shown(cfg.resolved(prob), "compare")))
 
 
 @app.command(help=(

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from descentlab.errors import InputError, escaped
+from descentlab.files import same_file
 
 
 def _size_text(n: int) -> str:
@@ -81,4 +82,14 @@ def writable(path: str | Path, what: str) -> Path:
     return p
 
 
-__all__ = ["read_text", "regular_file", "writable"]
+def never_overwrite(inputs: list[tuple[str, Path]], flag: str, *outputs: Path) -> None:
+    """Refuse to write an output onto a file the command reads (never overwrite the user's input):
+    ``inputs`` are (what it is, its path), e.g. ``("the data file (--data)", Path("d.csv"))``."""
+    for out in outputs:
+        for what, path in inputs:
+            if same_file(out, path):
+                raise InputError(f"{flag} {escaped(str(out))}: that is {what}; refusing to overwrite a file "
+                                 "this command reads (write the output somewhere else)")
+
+
+__all__ = ["never_overwrite", "read_text", "regular_file", "writable"]
