@@ -1,0 +1,7 @@
+"""``python -m descentlab ARGS``: the descentlab command."""
+
+import sys
+
+from descentlab.cli import main
+
+sys.exit(main())
