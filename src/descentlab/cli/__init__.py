@@ -31,6 +31,7 @@ import sys
 import numpy as np
 import typer
 
+from descentlab import files
 from descentlab.cli import draw, search  # noqa: F401  (the commands register themselves on ``app``)
 from descentlab.cli.options import _REFRESH, app
 from descentlab.cli.output import _DATA_LINE
@@ -97,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = next((a for a in args if not a.startswith("-")), None)
     prog = f"descentlab {sub}" if sub in getattr(command, "commands", {}) else "descentlab"
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with files.cleanup_on_signals(), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             result = command.main(args=args, prog_name="descentlab", standalone_mode=False)
+    except files.Terminated as err:  # Ctrl+C, SIGTERM, SIGHUP: the temporary files are already removed
+        typer.echo(f"{prog}: error: {err}", err=True)
+        return err.exit_status  # 130, 143, 129
     except typer.TyperException as err:  # click's usage errors: unknown option, bad type, …
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         if not args:  # bare `descentlab` printed its help

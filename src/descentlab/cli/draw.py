@@ -4,6 +4,7 @@ serve, and convert."""
 from __future__ import annotations
 
 import dataclasses
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,7 @@ from descentlab.cli.options import (
 )
 from descentlab.cli.output import _echo, _summary, _table
 from descentlab.errors import InputError
+from descentlab.files import Terminated
 
 
 @app.command(help=(
@@ -340,4 +342,8 @@ def serve(
         from descentlab.web.app import run
     except ImportError as err:
         raise UsageError(str(err)) from None
-    run(host=host, port=port, open_browser=not no_browser)
+    try:
+        run(host=host, port=port, open_browser=not no_browser)
+    except Terminated as err:  # Ctrl+C is how a server is stopped: quietly, with status 0
+        if err.signum != signal.SIGINT:
+            raise

@@ -19,6 +19,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FilePath
+from typing import BinaryIO
 
 import matplotlib.patheffects as pe
 import numpy as np
@@ -33,7 +34,7 @@ from PIL import Image
 from descentlab import scene as scene_mod
 from descentlab import validation
 from descentlab.errors import InputError
-from descentlab.files import write_atomic
+from descentlab.files import deferred_signals, write_atomic, write_stream_atomic
 from descentlab.plot import panels, style, surface3d
 from descentlab.problems.base import Problem
 from descentlab.scene import Path, Scene
@@ -90,15 +91,14 @@ def animate(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], p
     steps = frame_steps(last_step(sc), count)
     heading = title(problem, trajs, full_params)
 
-    def write(tmp: str) -> None:
-        stage = Stage(sc, title=heading, size=size, dpi=dpi)
-        images = _report(map(stage.frame, steps), len(steps), progress)
-        if ffmpeg is None:
-            _write_gif(tmp, images, fps, _gif_palette(stage))
-        else:
-            _write_mp4(tmp, images, fps, ffmpeg)
-
-    return write_atomic(path, write)
+    # the temporary output file appears only when encoded bytes do: the stage is drawn before it,
+    # and a GIF's frames are all rendered before Pillow writes its first byte
+    stage = Stage(sc, title=heading, size=size, dpi=dpi)
+    images = _report(map(stage.frame, steps), len(steps), progress)
+    if ffmpeg is None:
+        palette = _gif_palette(stage)
+        return write_stream_atomic(path, lambda out: _write_gif(out, images, fps, palette))
+    return write_atomic(path, lambda tmp: _write_mp4(tmp, images, fps, ffmpeg))
 
 
 def frame_steps(last: int, frames: int = MAX_FRAMES) -> np.ndarray:
@@ -215,10 +215,10 @@ class _Indexer:
             self._index[c] = distance.argmin(axis=1)
 
 
-def _write_gif(tmp: str, frames: Iterator[np.ndarray], fps: int, palette: np.ndarray) -> None:
+def _write_gif(out: BinaryIO, frames: Iterator[np.ndarray], fps: int, palette: np.ndarray) -> None:
     images = map(_Indexer(palette), frames)
     first = next(images)
-    first.save(tmp, format="GIF", save_all=True, append_images=images, duration=1000 / fps, loop=0)
+    first.save(out, format="GIF", save_all=True, append_images=images, duration=1000 / fps, loop=0)
 
 
 def _write_mp4(tmp: str, frames: Iterator[np.ndarray], fps: int, ffmpeg) -> None:
@@ -227,12 +227,18 @@ def _write_mp4(tmp: str, frames: Iterator[np.ndarray], fps: int, ffmpeg) -> None
     writer = ffmpeg.write_frames(tmp, (first.shape[1], first.shape[0]), fps=fps, codec="libx264",
                                  pix_fmt_in="rgb24", macro_block_size=1, quality=7,
                                  output_params=["-movflags", "+faststart"])
-    writer.send(None)
     try:
+        with deferred_signals():  # ffmpeg starts: a signal now waits until it can be stopped
+            writer.send(None)
         for frame in itertools.chain([first], map(_even, frames)):
             writer.send(frame.tobytes())
-    finally:
-        writer.close()
+    except BaseException as err:  # stop ffmpeg at once (close() would wait for it to finish the file)
+        try:
+            writer.throw(err)
+        except BaseException:
+            pass
+        raise
+    writer.close()
 
 
 def _even(frame: np.ndarray) -> np.ndarray:

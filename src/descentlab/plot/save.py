@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from descentlab.errors import InputError
-from descentlab.files import write_atomic
+from descentlab.files import write_stream_atomic
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -17,4 +17,4 @@ def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise InputError(f"cannot tell the format of {str(path)!r}: use a .png, .svg or .pdf suffix")
-    return write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+    return write_stream_atomic(path, lambda out: fig.savefig(out, format=fmt, dpi=dpi))

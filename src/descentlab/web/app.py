@@ -22,7 +22,11 @@ runs nothing: the page then gets a patch of only the traces that the iterate mov
 ``values = explorer.page_values(optimizers=[...])`` is what the page sends,
 ``explorer.update(values, None, None, None)`` what it gets back); :func:`create_app` wires them to
 the page, and :func:`update_request` is the HTTP body of an update, for driving a served app.
-The server binds to 127.0.0.1 unless told otherwise.
+The server binds to 127.0.0.1 unless told otherwise, answers only requests that name it (a
+loopback name or the host it was given), refuses a malformed callback body with HTTP 400 and one
+line, logging nothing (:mod:`descentlab.web.guard`), and shows no software versions. Every
+message on the page is one line of at most 400 characters (:func:`say`); the upload box says at
+once why it will not send a file (:mod:`descentlab.web.upload_check`).
 """
 
 from __future__ import annotations
@@ -49,11 +53,12 @@ from descentlab import optimizers as optim
 from descentlab import scene as scene_mod
 from descentlab.catalogue import by_name
 from descentlab.config import Config, OptimizerSpec
-from descentlab.errors import InputError
+from descentlab.errors import InputError, one_line
 from descentlab.problems import Problem, linear_regression
 from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
+from descentlab.web import guard, upload_check
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,8 @@ METHOD_BOX_ALL = {"type": "method-box", "method": ALL}
 
 ERROR_STYLE = {"color": "#b00020", "fontWeight": "600"}
 NOTE_STYLE = {"color": "#555"}
+UPLOAD_ACCEPT = ".csv,text/csv,text/plain"
+UPLOAD_MESSAGE_STYLE = {"fontSize": "12px", "margin": "4px 0 10px 0"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,14 +141,14 @@ class Explorer:
         except ctl.ControlError as err:
             name = current.get("name") if isinstance(current, dict) else None
             still = f" (still using {ctl.display_name(name)})" if isinstance(name, str) else ""
-            return None, f"{err}{still}", True
+            return None, say(f"{err}{still}"), True
         with self._lock:
             self._uploads[up.key] = up
             self._uploads.move_to_end(up.key)
             while len(self._uploads) > MAX_UPLOADS:
                 self._uploads.popitem(last=False)
         return ({"key": up.key, "name": up.name, "rows": up.rows},
-                f"{up.name}: {up.rows} rows, x = {up.table.x_name}, y = {up.table.y_name}", False)
+                say(f"{up.name}: {up.rows} rows, x = {up.table.x_name}, y = {up.table.y_name}"), False)
 
     def uploaded(self, store: object) -> ctl.Upload | None:
         """The parsed upload a browser's store value names, or None when there is none."""
@@ -327,11 +334,11 @@ class Explorer:
             return {"figures": None, "message": _one_line(err), "error": True}
         except Exception as err:  # a bug must not take the page down: say so and keep serving
             log.exception("explorer update failed")
-            return {"figures": None, "message": f"internal error ({type(err).__name__}): {_one_line(err)}",
-                    "error": True}
+            message = say(f"internal error ({type(err).__name__}): {_one_line(err)}")
+            return {"figures": None, "message": message, "error": True}
         notes = [f"{t.optimizer} diverged at step {t.diverged_at} (try a smaller α); showing the "
                  f"{t.steps} finite steps before it" for t in outcome.trajectories if t.diverged_at]
-        return {"figures": figures, "changes": changes, "key": outcome.key, "message": "; ".join(notes),
+        return {"figures": figures, "changes": changes, "key": outcome.key, "message": say("; ".join(notes)),
                 "error": False, "last": outcome.last, "selected": selected, "start": outcome.start,
                 "summary": _summary(outcome, selected)}
 
@@ -355,9 +362,16 @@ def _problem_part(config: Config) -> str:
     return Config(problem=config.problem, kappa=config.kappa, angle=config.angle).to_toml()
 
 
+def say(text: object) -> str:
+    """A message for the page: one line (line breaks become spaces), control characters escaped,
+    at most :data:`descentlab.errors.MESSAGE_LIMIT` characters (:func:`descentlab.errors.one_line`),
+    however long the value it names (a 10⁶-column CSV's header, a huge expression)."""
+    return one_line(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+
+
 def _one_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    """An exception's message for the page (:func:`say`), or its type's name when it has none."""
+    return say(err) or type(err).__name__
 
 
 def _summary(outcome: Outcome, selected: int | None) -> list[str]:
@@ -368,7 +382,7 @@ def _summary(outcome: Outcome, selected: int | None) -> list[str]:
         gap = f", L − L_min = {t.losses[k] - floor:.3g}" if floor is not None else ""
         lines.append(f"{t.label}: t = {k}, L = {t.losses[k]:.6g}{gap}")
     note = outcome.problem.suggested.note  # an uploaded CSV too ill-conditioned for its suggested steps
-    return lines + ([f"note: {note}"] if note else [])
+    return [say(line) for line in lines + ([f"note: {note}"] if note else [])]
 
 
 # ---- the page -------------------------------------------------------------------------------------
@@ -454,14 +468,14 @@ def layout(explorer: Explorer) -> html.Div:
             options=[{"label": PROBLEM_LABELS.get(p, p), "value": p} for p in ctl.PROBLEMS])),
         _row("kappa-label", "κ (condition number)", _slider("kappa", *ctl.LOG_KAPPA, 0.01, DEFAULT["kappa"],
                                                             _log_marks(0, 3))),
-        # the browser drops files over twice the limit (silently); the server refuses, with a
-        # message, everything over the limit itself
-        dcc.Upload(id="upload", max_size=2 * ctl.MAX_UPLOAD_BYTES, accept=".csv,text/csv,text/plain",
+        # the browser drops a file over the limit, and upload_check says so at once; the server
+        # refuses one over the limit too (a client other than this page)
+        dcc.Upload(id="upload", max_size=ctl.MAX_UPLOAD_BYTES, accept=UPLOAD_ACCEPT,
                    children=html.Div(["upload a CSV of x, y (", html.A("choose a file"),
                                       f"; ≤ {ctl.MAX_UPLOAD_BYTES // 2**20} MB, {ctl.MAX_ROWS:,} rows)"]),
                    style={"border": "1px dashed #999", "borderRadius": "6px", "padding": "8px",
                           "textAlign": "center", "fontSize": "13px", "cursor": "pointer"}),
-        html.Div(id="upload-message", style={"fontSize": "12px", "margin": "4px 0 10px 0"}),
+        html.Div(id="upload-message", style=UPLOAD_MESSAGE_STYLE),
         _row("optimizers-label", "optimizers", dcc.Checklist(
             id="optimizers", value=chosen, inline=True,
             options=[{"label": n, "value": n, "title": m.summary} for n, m in methods.items()],
@@ -469,11 +483,11 @@ def layout(explorer: Explorer) -> html.Div:
         html.Div([method_box(m, d["hyper"][n], n in chosen) for n, m in methods.items()], id="method-boxes"),
         html.Div([
             html.Div([html.Div("steps", style={"fontSize": "13px"}),
-                      _number("steps", d["steps"], 1, ctl.MAX_STEPS)], style=NUMBER_BOX),
+                      _number("steps", d["steps"], None, None)], style=NUMBER_BOX),
             html.Div([html.Div("seed", style={"fontSize": "13px"}),
-                      _number("seed", DEFAULT["seed"], 0, ctl.MAX_SEED)], style=NUMBER_BOX),
+                      _number("seed", DEFAULT["seed"], None, None)], style=NUMBER_BOX),
             html.Div([html.Div("batch size (data only; empty: all)", style={"fontSize": "13px"}),
-                      _number("batch-size", DEFAULT["batch_size"], 1, ctl.MAX_ROWS, "all")],
+                      _number("batch-size", DEFAULT["batch_size"], None, None, "all")],
                      id="batch-size-row", style=NUMBER_BOX),
         ], style={"display": "flex", "flexWrap": "wrap", "gap": "6px 10px", "margin": "6px 0 10px 0"}),
         html.Div([html.Span(id="start-label", style={"fontSize": "13px"}),
@@ -523,14 +537,20 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # larger request bodies get HTTP 413
     app.layout = functools.partial(layout, explorer)  # the registry as it is when the page is served
     app.explorer = explorer  # type: ignore[attr-defined]
+    guard.install(app)  # host allow-list, callback bodies checked, plain-text errors, no version banner
+    upload_check.install(app, upload_check.script(
+        ctl.MAX_UPLOAD_BYTES, UPLOAD_ACCEPT, "upload", "upload-message",
+        UPLOAD_MESSAGE_STYLE | ERROR_STYLE, UPLOAD_MESSAGE_STYLE | NOTE_STYLE))
 
     @app.callback(Output("upload-store", "data"), Output("upload-message", "children"),
                   Output("upload-message", "style"), Output("problem", "value"),
                   Input("upload", "contents"), State("upload", "filename"), State("upload-store", "data"),
                   prevent_initial_call=True)
     def on_upload(contents, filename, current):
+        if contents is None:  # the page's upload check cleared the box: its message stays
+            raise dash.exceptions.PreventUpdate
         store, message, failed = explorer.upload(contents, filename, current)
-        style = {"fontSize": "12px", "margin": "4px 0 10px 0", **(ERROR_STYLE if failed else NOTE_STYLE)}
+        style = UPLOAD_MESSAGE_STYLE | (ERROR_STYLE if failed else NOTE_STYLE)
         if failed or store is None:
             return dash.no_update, message, style, dash.no_update
         return store, message, style, ctl.UPLOAD
@@ -741,7 +761,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
-    """A threaded WSGI server for ``app`` (``port=0`` picks a free one: see ``server.server_port``)."""
+    """A threaded WSGI server for ``app`` (``port=0`` picks a free one: see ``server.server_port``).
+
+    ``app`` then answers requests that name ``host`` as well as the loopback names (see
+    :mod:`descentlab.web.guard`), and its responses carry no Werkzeug or Python version."""
     from werkzeug.serving import make_server as werkzeug_server
 
     if not isinstance(host, str) or not host:
@@ -750,10 +773,15 @@ def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
     said = io.StringIO()
     try:
         with contextlib.redirect_stderr(said):  # werkzeug prints why, then exits: make it one line
-            return werkzeug_server(host, port, app.server, threaded=True)
+            server = werkzeug_server(host, port, app.server, threaded=True,
+                                     request_handler=guard.QuietHandler)
     except (SystemExit, OSError) as err:
         reason = getattr(err, "strerror", None) or next(iter(said.getvalue().splitlines()), "cannot bind")
-        raise InputError(f"cannot listen on {url(host, port)}: {reason} (try another --port)") from None
+        where = url(host, port)
+        raise InputError(one_line(f"cannot listen on {where}: {reason} (try another --port)")) from None
+    if hasattr(app, "allowed_hosts"):
+        guard.allow_host(app, host)
+    return server
 
 
 def url(host: str, port: int) -> str:

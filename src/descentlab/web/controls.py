@@ -54,6 +54,9 @@ MAX_SEED = 2**32 - 1
 MAX_START = 1e6              # |φ0|, |φ1| of a clicked start point
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
+MAX_COLUMNS = 1000
+"""The most columns an upload may have: choosing x and y looks at each column (~40 µs a column),
+so a 4 MB file of a million one-letter columns would take the server ~40 s."""
 MAX_FILENAME = 255
 HYPER = "hyper"
 """The ``type`` of a hyper-parameter control's pattern-matching id:
@@ -105,14 +108,19 @@ def number(label: str, value: object, low: float = -math.inf, high: float = math
 
 
 def whole(label: str, value: object, low: int, high: int) -> int:
-    """An integer in [low, high]; a float is accepted only when it is whole (number inputs send 3.0)."""
+    """An integer in [low, high]; a float is accepted only when it is whole (number inputs send 3.0).
+
+    Each message names the control and its range: ``"steps must be a whole number from 1 to 2000,
+    got 5000"``; an empty box (the browser sends null) says so, never "got None"."""
+    if value is None or value == "":
+        raise ControlError(f"{label} must be a whole number from {low} to {high}; the box is empty")
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ControlError(f"{label} must be a whole number, got {_show(value)}")
     v = int(value)
     if not low <= v <= high:
-        raise ControlError(f"{label} must be a whole number from {low} to {high}, got {v}")
+        raise ControlError(f"{label} must be a whole number from {low} to {high}, got {_show(v)}")
     return v
 
 
@@ -217,7 +225,8 @@ class Control:
         """The hyper-parameter's value from what the control sent, checked by the Hyper itself."""
         h = self.hyper
         if raw is None:  # an empty number box, or one out of its bounds: the browser sends null
-            raise ControlError(f"{self.label} needs a value: {self.expects}")
+            empty = " (the box is empty or out of range)" if self.kind in ("int", "number") else ""
+            raise ControlError(f"{self.label} needs a value: {self.expects}{empty}")
         if self.kind == "log":
             value: float | int | str = log_value(self.label, raw, (self.low, self.high))
         elif self.kind == "linear":
@@ -415,15 +424,15 @@ def parse_upload(contents: object, filename: object) -> Upload:
     """Decode a ``dcc.Upload`` data URL (``data:text/csv;base64,…``) and parse it as CSV, in memory.
 
     Raises ControlError when it is not a base64 data URL, is larger than
-    :data:`MAX_UPLOAD_BYTES`, is not UTF-8 text, has more than :data:`MAX_ROWS` rows, or is not
+    :data:`MAX_UPLOAD_BYTES`, is not UTF-8 text, has more than :data:`MAX_ROWS` rows or
+    :data:`MAX_COLUMNS` columns, or is not
     usable x, y data (the message of :func:`~descentlab.datasets.parse_csv`, naming row and column).
     """
     name = display_name(filename)
-    limit_mb = MAX_UPLOAD_BYTES / 2**20
     if not isinstance(contents, str):
         raise ControlError(f"{name}: the upload must be a data URL, got {_show(contents)}")
     if len(contents) > 4 * math.ceil(MAX_UPLOAD_BYTES / 3) + 256:  # before decoding anything
-        raise ControlError(f"{name} is larger than {limit_mb:g} MB, the limit for an upload")
+        raise ControlError(too_large(name, len(contents.partition(",")[2]) * 3 // 4))
     header, comma, payload = contents.partition(",")
     if not (comma and header.startswith("data:") and header.endswith(";base64")):
         raise ControlError(f"{name}: the upload must be a base64 data URL (data:…;base64,…)")
@@ -432,7 +441,7 @@ def parse_upload(contents: object, filename: object) -> Upload:
     except (binascii.Error, ValueError):
         raise ControlError(f"{name}: the upload is not valid base64") from None
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ControlError(f"{name} is larger than {limit_mb:g} MB, the limit for an upload")
+        raise ControlError(too_large(name, len(raw)))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -440,6 +449,11 @@ def parse_upload(contents: object, filename: object) -> Upload:
     lines = max(text.count("\n"), text.count("\r"))
     if lines > MAX_ROWS + 1:
         raise ControlError(f"{name} has {lines:,} lines; at most {MAX_ROWS:,} data rows are allowed")
+    first = next((line for line in text.splitlines() if line.strip() and not line.startswith("#")), "")
+    columns = max(first.count(sep) for sep in ",;\t") + 1  # any separator the parser may sniff
+    if columns > MAX_COLUMNS:
+        raise ControlError(f"{name} has {columns:,} columns in its first line; at most "
+                           f"{MAX_COLUMNS:,} are allowed (x, y and a few others)")
     try:
         table = parse_csv(text, name)
     except DataError as err:
@@ -447,7 +461,19 @@ def parse_upload(contents: object, filename: object) -> Upload:
     return Upload(hashlib.sha256(raw).hexdigest()[:24], name, table)
 
 
+def too_large(name: str, size: int) -> str:
+    """``"big.csv is 12.3 MB, larger than 5 MB, the limit for an upload"``: what the page's own
+    check says too (:mod:`descentlab.web.upload_check`)."""
+    limit = MAX_UPLOAD_BYTES / 2**20
+    shown = f"{size / 2**20:.1f}"
+    size_text = f" {shown} MB," if float(shown) > limit else ""
+    return f"{name} is{size_text} larger than {limit:g} MB, the limit for an upload"
+
+
 def _show(value: object) -> str:
-    """``repr`` of a client's value, cut short so a huge payload never fills the page."""
+    """``repr`` of a client's value, cut short so a huge payload never fills the page; null (an
+    empty control) is "nothing", never "None"."""
+    if value is None:
+        return "nothing"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -17,7 +17,8 @@ from descentlab.web.figures.arrays import array
 
 # matplotlib marker → plotly symbol (2-D scatter; scatter3d has fewer, see SYMBOLS_3D)
 SYMBOLS = {"o": "circle", "v": "triangle-down", "s": "square", "^": "triangle-up", "D": "diamond",
-           "P": "cross", "X": "x", "h": "hexagon", "*": "star", "p": "pentagon"}
+           "P": "cross", "X": "x", "h": "hexagon", "*": "star", "p": "pentagon", "d": "diamond-tall",
+           "<": "triangle-left", ">": "triangle-right", "H": "hexagon2", "8": "octagon"}
 SYMBOLS_3D = {"o": "circle", "s": "square", "D": "diamond", "P": "cross", "X": "x"}
 FONT = {"family": "Helvetica Neue, Helvetica, Arial, sans-serif", "size": 13, "color": "#222"}
 AXIS = {"showline": True, "linecolor": "#444", "mirror": True, "ticks": "outside", "zeroline": False,
