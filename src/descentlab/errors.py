@@ -8,6 +8,8 @@ bug still ends in a traceback that can be reported.
 
 from __future__ import annotations
 
+import re
+
 
 class InputError(ValueError):
     """A bad value from the user; the message names the value and what is allowed."""
@@ -20,14 +22,27 @@ class InputTypeError(InputError, TypeError):
 MESSAGE_LIMIT = 400
 """The most characters of one error message shown to the user (CLI line or web message)."""
 
-_CONTROL = {**{c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))},
-            ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")     # candidates; _escape keeps the printable ones
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escape(match: re.Match) -> str:
+    ch = match.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    if ch.isprintable() and ch not in _BIDI:
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def escaped(text: object) -> str:
-    """``text`` with every control character (C0, DEL, C1: terminal escapes, newlines) written as a
-    visible escape (``\\x1b``, ``\\n``), so that echoing it cannot move the cursor or retitle a terminal."""
-    return str(text).translate(_CONTROL)
+    """``text`` with every character that is not printable (C0 and C1 controls, DEL, line and
+    paragraph separators, bidirectional overrides, …) written as a visible escape (``\\x1b``,
+    ``\\n``, ``\\u202e``), so that echoing it cannot move the cursor, retitle a terminal or reorder
+    what follows."""
+    return _UNPRINTABLE.sub(_escape, str(text))
 
 
 def one_line(text: object, limit: int = MESSAGE_LIMIT) -> str:

@@ -57,10 +57,11 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from descentlab.errors import InputError, InputTypeError
+from descentlab.errors import MESSAGE_LIMIT, InputError, InputTypeError, one_line
 
 MAX_LENGTH = 2000
 """The longest expression accepted, in characters."""
@@ -188,7 +189,8 @@ class ExpressionError(InputError):
         self.expression = expression
         self.span = span if expression is not None else None
         self.column = None if self.span is None else self.span[0] + 1
-        self.summary = message if self.column is None else f"column {self.column}: {message}"
+        summary = message if self.column is None else f"column {self.column}: {message}"
+        self.summary = one_line(summary, MESSAGE_LIMIT)  # control characters escaped, long text cut
         super().__init__(self._display())
 
     def one_line(self) -> str:
@@ -206,14 +208,26 @@ class ExpressionError(InputError):
         if hi > width:  # show a window around the error
             lo = max(0, min(start - 20, hi - width))
             hi = min(len(text), lo + width)
-        shown = text[lo:hi]
+        shown = [_visible(ch) for ch in text[lo:hi]]  # a control character as its escape, \x1b
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
-        marks = " " * (len(prefix) + start - lo) + "^" * max(1, min(end, hi + 1) - start)
-        return f"{self.summary}\n  {prefix}{shown}{suffix}\n  {marks}"
+        before = sum(len(v) for v in shown[:start - lo])
+        width = sum(len(v) for v in shown[start - lo:max(end, start + 1) - lo])
+        marks = " " * (len(prefix) + before) + "^" * max(1, width)
+        return f"{self.summary}\n  {prefix}{''.join(shown)}{suffix}\n  {marks}"
 
     def __reduce__(self):
         return (type(self), (self.message, self.expression, self.span))
+
+
+def _visible(ch: str) -> str:
+    """``ch``, or its escape (``\\x1b``, ``\\u2028``) when it is not printable."""
+    return ch if ch.isprintable() else repr(ch)[1:-1]
+
+
+def _q(text: str, limit: int = 60) -> str:
+    """``repr(text)``, the end of a long text cut off: a name or part quoted in a message."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 # ---- the compiled form: a flat tape of numpy operations ----------------------------------------
@@ -271,7 +285,7 @@ class _Builder:
                 v = float(_apply(code, name, [np.float64(c.value) for c in children]))
             if not math.isfinite(v):
                 part = self.text[span[0]:span[1]]
-                raise ExpressionError(f"the constant part {part!r} evaluates to {v} in float64, "
+                raise ExpressionError(f"the constant part {_q(part)} evaluates to {v} in float64, "
                                       "which would make the loss non-finite everywhere", self.text, span)
             return self.const(v)
         if code == _POW and children[1].code == _CONST and children[1].value == 2.0:
@@ -457,7 +471,7 @@ class _Converter:
         if name in CONSTANTS:
             return self.builder.const(CONSTANTS[name])
         if name in self.reserved:
-            self.fail(f"{name!r} is not allowed here: {self.reserved[name]}", node)
+            self.fail(f"{_q(name)} is not allowed here: {self.reserved[name]}", node)
         if name in _FUNCTIONS:
             self.fail(f"{name!r} is a function; call it as {name}(…)", node)
         hint = self._suggest(name, (*self.variables, *CONSTANTS, *_FUNCTIONS))
@@ -465,7 +479,7 @@ class _Converter:
             hint = f"; {_HINTS[name]}"
         if not hint:
             hint = f" ({self._allowed_names()})"
-        self.fail(f"unknown name {name!r}{hint}", node)
+        self.fail(f"unknown name {_q(name)}{hint}", node)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attribute(self, node: ast.Attribute) -> None:
@@ -476,7 +490,7 @@ class _Converter:
             if node.attr in CONSTANTS:
                 self.fail(f"attribute access is not allowed: write {node.attr}, not "
                           f"{node.value.id}.{node.attr}", node)
-        self.fail(f"attribute access (.{node.attr}) is not allowed", node)
+        self.fail(f"attribute access (.{_q(node.attr)[1:-1]}) is not allowed", node)
 
     def _call(self, node: ast.Call, depth: int) -> int:
         func = node.func
@@ -487,11 +501,11 @@ class _Converter:
         name = func.id
         if name not in _FUNCTIONS:
             if name in self.variables or name in CONSTANTS:
-                self.fail(f"{name!r} is not a function; write {name}*(…) for a product", func)
+                self.fail(f"{_q(name)} is not a function; write {_q(name)[1:-1]}*(…) for a product", func)
             hint = self._suggest(name, _FUNCTIONS) or (f"; {_HINTS[name]}" if name in _HINTS else "")
             if hint:
-                self.fail(f"unknown function {name!r}{hint}", func)
-            self.fail(f"calling {name!r} is not allowed: the functions are {', '.join(FUNCTIONS)}", func)
+                self.fail(f"unknown function {_q(name)}{hint}", func)
+            self.fail(f"calling {_q(name)} is not allowed: the functions are {', '.join(FUNCTIONS)}", func)
         if node.keywords:
             self.fail(f"{name} takes no keyword arguments", node.keywords[0].value)
         for arg in node.args:
@@ -509,15 +523,15 @@ def _check_variables(variables: Sequence[str]) -> tuple[str, ...]:
     for name in names:
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise ExpressionError(f"a variable name must be an identifier such as x or p0 (not a Python "
-                                  f"keyword), got {name!r}")
+                                  f"keyword), got {_q(name) if isinstance(name, str) else repr(name)[:60]}")
         if name in _FUNCTIONS or name in CONSTANTS:
-            raise ExpressionError(f"{name!r} cannot be a variable: it is the name of a "
+            raise ExpressionError(f"{_q(name)} cannot be a variable: it is the name of a "
                                   f"{'function' if name in _FUNCTIONS else 'constant'}")
         if unicodedata.normalize("NFKC", name) != name:
-            raise ExpressionError(f"the variable name {name!r} is not in normal form (NFKC); "
-                                  f"use {unicodedata.normalize('NFKC', name)!r}")
+            raise ExpressionError(f"the variable name {_q(name)} is not in normal form (NFKC); "
+                                  f"use {_q(unicodedata.normalize('NFKC', name))}")
         if name in seen:
-            raise ExpressionError(f"the variable {name!r} is declared twice")
+            raise ExpressionError(f"the variable {_q(name)} is declared twice")
         seen.add(name)
     return names
 
@@ -571,9 +585,52 @@ def parse(text: str, variables: Sequence[str], *, reserved: Mapping[str, str] | 
     return Expression(text=text, variables=names, _tape=tape)
 
 
+CHUNK_POINTS = 1 << 16
+"""The most points (elements of the broadcast shape of the inputs) evaluated at once; larger
+inputs are evaluated chunk by chunk, with the same result bit for bit (see :data:`WORK_BYTES`)."""
+
+WORK_BYTES = 64 << 20
+"""About the most memory the intermediate arrays of one chunk take: a chunk holds at most
+``WORK_BYTES / (8·(operations + 1))`` points, so a 1000-operation expression, whose gradient keeps
+every product for the reverse pass, evaluates about 8,000 points at a time."""
+
+_NONLINEAR = frozenset((_MUL, _DIV, _POW, _SQUARE, _CALL))  # their partials read values
+
+
 def _shaped(value, shape: tuple[int, ...]) -> np.ndarray:
     out = np.asarray(value, dtype=np.float64)
     return out if out.shape == shape else np.array(np.broadcast_to(out, shape))
+
+
+def _chunks(shape: tuple[int, ...], points: int):
+    """Indices that cut an array of ``shape`` into blocks of at most ``points`` elements: slices
+    of one axis, the axes before it taken one index at a time (as length-1 slices, so every
+    block keeps all the axes) and the axes after it whole. A shape within ``points`` is one
+    block, the empty index ``()``."""
+    if math.prod(shape) <= points:
+        yield ()
+        return
+    axis = next(a for a in range(len(shape)) if math.prod(shape[a + 1:]) <= points)
+    rows = max(1, points // math.prod(shape[axis + 1:]))
+    for lead in np.ndindex(*shape[:axis]):
+        head = tuple(slice(i, i + 1) for i in lead)
+        for lo in range(0, shape[axis], rows):
+            yield (*head, slice(lo, min(lo + rows, shape[axis])))
+
+
+def _part(value, index: tuple, ndim: int):
+    """The part of ``value`` (an array that broadcasts to a shape of ``ndim`` axes, aligned on the
+    right as numpy aligns them) that broadcasts to the block ``index`` of that shape: a view,
+    sliced only along its own axes of full length, so each operation sees the same memory layout
+    as on the whole array — and gives the same bits."""
+    if not index:
+        return value
+    offset = ndim - np.ndim(value)
+    if offset >= len(index):
+        return value
+    shape = np.shape(value)
+    return value[tuple(index[d] if shape[d - offset] != 1 else slice(None)
+                       for d in range(offset, len(index)))]
 
 
 @dataclass(frozen=True, eq=False)
@@ -614,30 +671,116 @@ class Expression:
         shape = np.broadcast_shapes(*(a.shape for a in env.values()))
         return {k: env[k] for k in self.used}, shape
 
-    def _forward(self, env: Mapping[str, np.ndarray]) -> list:
-        vals: list = []
+    @cached_property
+    def _last_use(self) -> tuple[int, ...]:
+        """For each operation, the last one that reads its value (itself when none does)."""
+        last = list(range(len(self._tape)))
+        for i, op in enumerate(self._tape):
+            for a in op.args:
+                last[a] = i
+        return tuple(last)
+
+    @cached_property
+    def _var_index(self) -> dict[str, int]:
+        return {op.name: i for i, op in enumerate(self._tape) if op.code == _VAR}
+
+    def _chunk_points(self) -> int:
+        """Points per chunk: :data:`CHUNK_POINTS`, fewer for a long tape (:data:`WORK_BYTES`)."""
+        return max(1, min(CHUNK_POINTS, WORK_BYTES // (8 * (len(self._tape) + 1))))
+
+    def _kept_for(self, want: frozenset[str]) -> frozenset[int]:
+        """The values the reverse pass toward ``want`` reads: the arguments and result of each
+        nonlinear operation that carries a gradient (sums and negations read none)."""
+        keep: set[int] = set()
+        for i, op in enumerate(self._tape):
+            if op.code in _NONLINEAR and op.deps & want:
+                keep.add(i)
+                keep.update(op.args)
+        return frozenset(keep)
+
+    def _forward(self, env: Mapping[str, np.ndarray], keep: frozenset[int] = frozenset()) -> list:
+        """The values of the tape's operations; each one not in ``keep`` is dropped (None) once
+        its last reader has run, so a long sum holds a handful of arrays, not one per operation.
+        The result, the last value, is always there."""
+        tape, last = self._tape, self._last_use
+        vals: list = [None] * len(tape)
         with np.errstate(all="ignore"):
-            for op in self._tape:
+            for i, op in enumerate(tape):
                 if op.code == _CONST:
-                    vals.append(np.float64(op.value))
+                    vals[i] = np.float64(op.value)
                 elif op.code == _VAR:
-                    vals.append(env[op.name])
+                    vals[i] = env[op.name]
                 else:
-                    vals.append(_apply(op.code, op.name, [vals[a] for a in op.args]))
+                    vals[i] = _apply(op.code, op.name, [vals[a] for a in op.args])
+                    for a in op.args:
+                        if last[a] == i and a not in keep:
+                            vals[a] = None
         return vals
+
+    def _backward(self, vals: list, seed, want: frozenset[str]) -> list:
+        """The adjoints of the variables (by tape index; None where no gradient arrives) for
+        ``seed`` at the output, from the values ``vals`` (a copy is consumed: each operation's
+        value and adjoint are dropped once it has passed its gradient on)."""
+        tape = self._tape
+        vals = list(vals)
+        adj: list = [None] * len(tape)
+        adj[-1] = seed
+        with np.errstate(all="ignore"):
+            for i in range(len(tape) - 1, -1, -1):
+                g, op = adj[i], tape[i]
+                if g is None or op.code in (_CONST, _VAR):
+                    continue
+                for a, part in self._partials(op, vals, i, g, want):
+                    adj[a] = part if adj[a] is None else adj[a] + part
+                adj[i] = vals[i] = None
+        return adj
+
+    def _chunked(self, env: Mapping[str, np.ndarray], shape: tuple[int, ...], wrt: tuple[str, ...] = (),
+                 seed=None, vals: list | None = None,
+                 with_value: bool = True) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """Chunk by chunk over ``shape``: the value (``with_value``) and the pullbacks of ``seed``
+        for ``wrt``, from the stored values ``vals`` or by evaluating each chunk afresh."""
+        want, ndim = frozenset(wrt), len(shape)
+        keep = self._kept_for(want) if wrt else frozenset()
+        value = np.empty(shape) if with_value else None
+        grads = [np.zeros(shape) for _ in wrt]
+        for index in _chunks(shape, self._chunk_points()):
+            if vals is None:
+                part = self._forward({k: _part(a, index, ndim) for k, a in env.items()}, keep)
+            else:
+                part = [_part(v, index, ndim) for v in vals]
+            if value is not None:
+                value[index] = part[-1]
+            if wrt:
+                adj = self._backward(part, _part(seed, index, ndim), want)
+                for out, w in zip(grads, wrt, strict=True):
+                    a = adj[self._var_index[w]] if w in self._var_index else None
+                    if a is not None:
+                        out[index] = a
+        return value, grads
 
     def evaluate(self, values: Mapping[str, object]) -> np.ndarray:
         """The value for ``values`` (name → number or array); arrays broadcast together.
 
         The result has the broadcast shape of all the values given for the variables (a 0-d
         array for numbers), used or not; overflow and domain errors give inf/nan silently.
+        More than :data:`CHUNK_POINTS` points are evaluated in chunks, in bounded memory.
         """
         env, shape = self._env(values)
-        return _shaped(self._forward(env)[-1], shape)
+        if math.prod(shape) <= self._chunk_points():
+            return _shaped(self._forward(env)[-1], shape)
+        return self._chunked(env, shape)[0]
 
     def __call__(self, **values: object) -> np.ndarray:
         """``expr(x=1.0, y=2.0)`` is ``expr.evaluate({"x": 1.0, "y": 2.0})``."""
         return self.evaluate(values)
+
+    def _check_wrt(self, wrt: Sequence[str] | None) -> tuple[str, ...]:
+        wrt = self.variables if wrt is None else tuple(wrt)
+        unknown = [w for w in wrt if w not in self.variables]
+        if unknown:
+            raise KeyError(f"not variables of this expression: {', '.join(unknown)}")
+        return wrt
 
     def vjp(self, values: Mapping[str, object], wrt: Sequence[str] | None = None):
         """The value and a pullback: ``pullback(seed)`` gives, for each name in ``wrt``, the
@@ -646,34 +789,30 @@ class Expression:
 
         With ``seed`` = 1 these are the elementwise partial derivatives; with a seed of the
         residuals, summing them over the data axis gives the gradient of a sum over data.
-        Names in ``wrt`` that the expression does not use get zeros.
+        Names in ``wrt`` that the expression does not use get zeros. More than
+        :data:`CHUNK_POINTS` points are handled in chunks: the pullback then evaluates the
+        expression again, chunk by chunk, rather than keep every intermediate array.
         """
-        wrt = self.variables if wrt is None else tuple(wrt)
-        unknown = [w for w in wrt if w not in self.variables]
-        if unknown:
-            raise KeyError(f"not variables of this expression: {', '.join(unknown)}")
+        wrt = self._check_wrt(wrt)
         env, shape = self._env(values)
-        vals = self._forward(env)
-        value = _shaped(vals[-1], shape)
-        tape, want = self._tape, frozenset(wrt)
+        points = self._chunk_points()
+        if math.prod(shape) <= points:
+            vals = self._forward(env, self._kept_for(frozenset(wrt)))
+            value = _shaped(vals[-1], shape)
+        else:
+            vals, value = None, self._chunked(env, shape)[0]
 
         def pullback(seed=1.0) -> tuple[np.ndarray, ...]:
-            adj: list = [None] * len(tape)
-            adj[-1] = np.asarray(seed, dtype=np.float64)
-            with np.errstate(all="ignore"):
-                for i in range(len(tape) - 1, -1, -1):
-                    g, op = adj[i], tape[i]
-                    if g is None or op.code in (_CONST, _VAR):
-                        continue
-                    for a, part in self._partials(op, vals, i, g, want):
-                        adj[a] = part if adj[a] is None else adj[a] + part
-            shape = np.broadcast_shapes(value.shape, np.shape(seed))
-            var_index = {op.name: i for i, op in enumerate(tape) if op.code == _VAR}
-            out = []
-            for w in wrt:
-                a = adj[var_index[w]] if w in var_index else None
-                out.append(np.zeros(shape) if a is None else np.array(np.broadcast_to(a, shape)))
-            return tuple(out)
+            seed = np.asarray(seed, dtype=np.float64)
+            full = np.broadcast_shapes(value.shape, seed.shape)
+            if vals is not None and math.prod(full) <= points:
+                adj = self._backward(vals, seed, frozenset(wrt))
+                out = []
+                for w in wrt:
+                    a = adj[self._var_index[w]] if w in self._var_index else None
+                    out.append(np.zeros(full) if a is None else np.array(np.broadcast_to(a, full)))
+                return tuple(out)
+            return tuple(self._chunked(env, full, wrt, seed, vals, with_value=False)[1])
 
         return value, pullback
 
@@ -709,8 +848,13 @@ class Expression:
     def value_and_grad(self, values: Mapping[str, object], wrt: Sequence[str] | None = None):
         """``(value, partials)``: the value and ∂value/∂name for each name in ``wrt`` (default: all
         variables, in order), each in the broadcast shape of the values given."""
-        value, pullback = self.vjp(values, wrt)
-        return value, pullback(1.0)
+        wrt = self._check_wrt(wrt)
+        env, shape = self._env(values)
+        if math.prod(shape) <= self._chunk_points():
+            value, pullback = self.vjp(values, wrt)
+            return value, pullback(1.0)
+        value, grads = self._chunked(env, shape, wrt, np.asarray(1.0))  # one pass: value and gradient
+        return value, tuple(grads)
 
 
 __all__ = [

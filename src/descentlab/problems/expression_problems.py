@@ -161,7 +161,7 @@ def from_expression(expression: str, *, data=None, params: Sequence[str] | str |
             xs, ys = data
         except (TypeError, ValueError):
             raise InputTypeError("data must be a pair (x, y) of sequences or an XYData") from None
-    xs, ys = check_xy(xs, ys)
+    xs, ys = check_xy(xs, ys, labels=(x_label or "x", y_label or "y"))
     variable = "x"
     reserved = {"y": "y is the data's target; the model predicts it from x"}
     if names is None:

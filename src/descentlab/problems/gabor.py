@@ -68,7 +68,7 @@ def gabor(x, y, *, name: str = "gabor", minima=None, x_label: str = "x", y_label
     (see :func:`descentlab.datasets.gabor`). ``suggested`` defaults to settings derived from the
     data (see the module docstring).
     """
-    x, y = check_xy(x, y)
+    x, y = check_xy(x, y, labels=(x_label, y_label))
     problem = Gabor(name=name, param_names=("φ0", "φ1"),
                     minima=np.empty((0, 2)) if minima is None else np.asarray(minima, float).reshape(-1, 2),
                     suggested=FIGURE_6_2, x=x, y=y, x_label=x_label, y_label=y_label)

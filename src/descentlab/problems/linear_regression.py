@@ -88,7 +88,7 @@ def linear_regression(x, y, *, name: str = "linear-regression", x_label: str = "
                       y_label: str = "y", suggested: Suggested | None = None) -> LinearRegression:
     """The book's line-fitting problem for data ``x``, ``y`` (1-D, equal length, N ≥ 2, finite);
     ``suggested`` settings default to those derived from the data (see the module docstring)."""
-    x, y = check_xy(x, y)
+    x, y = check_xy(x, y, labels=(x_label, y_label))
     n = len(x)
     x_bar, y_bar = float(np.mean(x)), float(np.mean(y))
     xc, yc = x - x_bar, y - y_bar
