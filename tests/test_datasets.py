@@ -194,7 +194,7 @@ def test_missing_file(tmp_path):
 def test_directory_instead_of_file(tmp_path):
     with pytest.raises(DataError) as info:
         read_csv(tmp_path)
-    assert str(info.value) == f"{tmp_path}: not a file"
+    assert str(info.value) == f"{tmp_path}: not a file but a directory; give a CSV file"
 
 
 def test_not_utf8(tmp_path):

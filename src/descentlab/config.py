@@ -31,7 +31,7 @@ from descentlab import optimizers as optim
 from descentlab import validation
 from descentlab.catalogue import NAMES as PROBLEM_NAMES
 from descentlab.datasets import MODELS as DATA_MODELS
-from descentlab.errors import InputError
+from descentlab.errors import InputError, escaped
 from descentlab.problems.base import Problem
 from descentlab.problems.data_fit import REDUCTIONS
 from descentlab.trajectory import Trajectory
@@ -415,7 +415,8 @@ class Config:
 
         p = Path(path)
         try:
-            text = read_text(p, "--config", MAX_CONFIG_BYTES)
+            text = read_text(p, f"--config {escaped(str(p))}", MAX_CONFIG_BYTES,
+                             f"configuration files of at most {MAX_CONFIG_BYTES // 1024} KB are read")
         except InputError as err:
             raise ConfigError(str(err)) from None
         cfg = cls.from_toml(text, str(p))

@@ -16,51 +16,63 @@ from pathlib import Path
 from descentlab.errors import InputError, escaped
 from descentlab.files import same_file
 
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a named pipe (FIFO)",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
-def _size_text(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+
+def size_text(n: int) -> str:
+    """A size in bytes as people read it: ``"256 KB"``, ``"188.6 MB"``."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if n >= size:
-            return f"{n / size:.3g} {unit}"
+            return f"{n / size:,.1f} {unit}"
     return f"{n} bytes"
 
 
-def regular_file(path: str | Path, what: str, limit: int) -> Path:
-    """``path`` if it names a regular file of at most ``limit`` bytes; else :class:`InputError`
-    (``what``: e.g. ``"--config"``, how the message names the path)."""
-    p = Path(path)
-    shown = escaped(str(p))
+def read_bytes(path: str | Path, where: str, limit: int, note: str = "") -> bytes:
+    """The bytes of the regular file ``path``, of at most ``limit`` bytes. The file is opened
+    without blocking and looked at before a byte is read: a directory, a named pipe, a device
+    (``/dev/zero``) or a socket is refused at once, never waited on; so is a file too large, or one
+    that grows past the limit while it is read. ``where`` names the file in the messages (escaped
+    by the caller); ``note`` says what the limit is for (default: the limit itself)."""
+    note = note or f"the limit is {size_text(limit)}"
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        info = os.stat(p)
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputError(f"{what} {shown}: no such file") from None
+        raise InputError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{where}: not a file but a directory") from None
     except OSError as err:
-        raise InputError(f"{what} {shown}: cannot read ({err.strerror or err})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{what} {shown}: is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{what} {shown}: not a regular file (a pipe or a device cannot be read as one)")
-    if info.st_size > limit:
-        raise InputError(f"{what} {shown}: the file is {_size_text(info.st_size)}; the limit is "
-                         f"{_size_text(limit)}")
-    return p
-
-
-def read_text(path: str | Path, what: str, limit: int) -> str:
-    """The UTF-8 text of a regular file of at most ``limit`` bytes (see :func:`regular_file`); a file
-    that grows past the limit while it is read is refused too."""
-    p = regular_file(path, what, limit)
-    shown = escaped(str(p))
+        raise InputError(f"{where}: cannot read ({err.strerror})") from None
     try:
-        with open(p, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise InputError(f"{where}: not a file but {kind}")
+        if info.st_size > limit:
+            raise InputError(f"{where} is {size_text(info.st_size)}; {note}")
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb", closefd=True) as f:
+        try:
             data = f.read(limit + 1)
-    except OSError as err:
-        raise InputError(f"{what} {shown}: cannot read ({err.strerror or err})") from None
-    if len(data) > limit:
-        raise InputError(f"{what} {shown}: the file is larger than the limit of {_size_text(limit)}")
+        except OSError as err:
+            raise InputError(f"{where}: cannot read ({err.strerror})") from None
+    if len(data) > limit:  # it grew while being read
+        raise InputError(f"{where} is more than {size_text(limit)}; {note}")
+    return data
+
+
+def read_text(path: str | Path, where: str, limit: int, note: str = "") -> str:
+    """The UTF-8 text (a byte-order mark dropped) of a regular file of at most ``limit`` bytes
+    (see :func:`read_bytes`, whose ``where`` and ``note`` it takes)."""
+    data = read_bytes(path, where, limit, note)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(f"{what} {shown}: not UTF-8 text (byte {err.start})") from None
+        byte = data[err.start]
+        raise InputError(f"{where}: not a UTF-8 text file (byte {err.start + 1:,} is {byte:#04x})") from None
 
 
 def writable(path: str | Path, what: str) -> Path:
@@ -92,4 +104,4 @@ def never_overwrite(inputs: list[tuple[str, Path]], flag: str, *outputs: Path) -
                                  "this command reads (write the output somewhere else)")
 
 
-__all__ = ["never_overwrite", "read_text", "regular_file", "writable"]
+__all__ = ["never_overwrite", "read_bytes", "read_text", "size_text", "writable"]

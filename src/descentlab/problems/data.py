@@ -19,9 +19,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
 import re
-import stat
 import warnings
 from array import array
 from collections import Counter
@@ -32,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from descentlab.errors import MESSAGE_LIMIT, InputError, InputTypeError, one_line
+from descentlab.paths import read_text
 
 log = logging.getLogger("descentlab.data")
 """Every file :func:`read_csv` reads is described here at INFO level (the command line prints it)."""
@@ -614,45 +613,8 @@ def _is_id_column(name: str, whole, j: int, named: bool) -> bool:
     return bool(np.array_equal(values, np.arange(n)) or np.array_equal(values, np.arange(1, n + 1)))
 
 
-_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a named pipe (FIFO)",
-          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 _LIMIT_NOTE = (f"CSV files of at most {MAX_CSV_BYTES / 1e6:,.0f} MB are read "
                "(descentlab.problems.data.MAX_CSV_BYTES)")
-
-
-def _read_regular(p: Path, where: str) -> bytes:
-    """The bytes of the regular file ``p``, of at most :data:`MAX_CSV_BYTES`. The file is opened
-    without blocking and looked at before a byte is read: a directory, a named pipe, a device
-    (``/dev/zero``) or a socket is refused at once, never waited on; so is a file too large."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(p, flags)
-    except FileNotFoundError:
-        raise DataError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{where}: not a file") from None
-    except OSError as err:
-        raise DataError(f"{where}: cannot read ({err.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise DataError(f"{where}: not a file")
-        if not stat.S_ISREG(info.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise DataError(f"{where}: not a file but {kind}; give a CSV file")
-        if info.st_size > MAX_CSV_BYTES:
-            raise DataError(f"{where} is {info.st_size / 1e6:,.1f} MB; {_LIMIT_NOTE}")
-    except BaseException:
-        os.close(fd)
-        raise
-    with open(fd, "rb", closefd=True) as f:
-        try:
-            data = f.read(MAX_CSV_BYTES + 1)
-        except OSError as err:
-            raise DataError(f"{where}: cannot read ({err.strerror})") from None
-    if len(data) > MAX_CSV_BYTES:  # it grew while being read
-        raise DataError(f"{where} is more than {MAX_CSV_BYTES / 1e6:,.0f} MB; {_LIMIT_NOTE}")
-    return data
 
 
 def read_csv(path: str | Path, x: str | None = None, y: str | None = None,
@@ -665,13 +627,10 @@ def read_csv(path: str | Path, x: str | None = None, y: str | None = None,
     table of numbers in ASCII."""
     p = Path(path)
     where = _plain(str(p))
-    data = _read_regular(p, where)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        byte = data[err.start]
-        raise DataError(f"{where}: not a UTF-8 text file (byte {err.start + 1:,} is {byte:#04x})") from None
-    del data
+        text = read_text(p, where, MAX_CSV_BYTES, _LIMIT_NOTE)
+    except InputError as err:
+        raise DataError(f"{err}{'; give a CSV file' if 'not a file but' in str(err) else ''}") from None
     table = parse_csv(text, str(p), x, y, delimiter)
     log.info(table.describe())
     return table
