@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from descentlab import divergence
-from descentlab.errors import InputError
+from descentlab.errors import InputError, escaped
 from descentlab.files import write_text_atomic, write_texts_atomic
 from descentlab.optimizers import describe
+from descentlab.paths import read_text
 
 FORMAT = "descentlab-trajectory/3"
 PROVENANCE = "config"
@@ -389,13 +390,12 @@ def _where(text_or_path: str | Path) -> str:
     return str(text_or_path) if _is_path(text_or_path) else "the text"
 
 
+MAX_FILE_BYTES = 512 * 10**6
+"""The largest saved run read back (a million steps of a 2-parameter run is about 200 MB of JSON)."""
+
+
 def _text(text_or_path: str | Path) -> str:
     if _is_path(text_or_path):
-        try:
-            return Path(text_or_path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{text_or_path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as err:
-            why = getattr(err, "strerror", None) or err
-            raise InputError(f"{text_or_path}: cannot read ({why})") from None
+        return read_text(text_or_path, escaped(str(text_or_path)), MAX_FILE_BYTES,
+                         f"saved runs of at most {MAX_FILE_BYTES // 10**6} MB are read")
     return text_or_path
