@@ -375,11 +375,13 @@ def test_every_option_of_the_command_changes_its_dump(command, data_dir):
 
 
 def test_each_command_has_config_and_dump_config_and_its_own_view_keys():
-    for command in COMMANDS:
+    every = (*COMMANDS, "sweep", "tune")
+    for command in every:
         assert {"--config", "--dump-config"} <= set(options_of(command)), command
+    flag = {"axes": "--axis"}          # a sweep's axes are its --axis (and --lr RANGE …) options
     for key in PRESENTATION_KEYS:
-        takers = {c for c in COMMANDS if f"--{key}" in options_of(c)}
-        assert takers and takers == {c for c in COMMANDS if key in presentation_keys(c)}, key
+        takers = {c for c in every if flag.get(key, f"--{key}") in options_of(c)}
+        assert takers and takers == {c for c in every if key in presentation_keys(c)}, key
     assert "--fps" not in options_of("figure") and "--labels" not in options_of("compare")
 
 

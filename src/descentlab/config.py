@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import NoneType
@@ -27,8 +28,8 @@ from types import NoneType
 import numpy as np
 import tomli_w
 
+from descentlab import budget, validation
 from descentlab import optimizers as optim
-from descentlab import validation
 from descentlab.catalogue import NAMES as PROBLEM_NAMES
 from descentlab.datasets import MODELS as DATA_MODELS
 from descentlab.errors import InputError, escaped
@@ -321,15 +322,25 @@ class Config:
         own = spec.batch_size is None and self.batch_size is None
         return own and self.batch_for(spec, problem) is not None
 
-    def run(self) -> tuple[Problem, list[Trajectory]]:
-        """Build the problem and run every optimizer from the same start on the same batches."""
-        from descentlab.runner import run_many
+    def run(self, *, drawn: bool = False, cli: bool = False,
+            progress: Callable[[int, int], None] | None = None) -> tuple[Problem, list[Trajectory]]:
+        """Build the problem and run every optimizer from the same start on the same batches.
+
+        The size of the runs is checked first (:func:`descentlab.runner.check_budget`; ``drawn``: the
+        runs will be drawn or saved as JSON, a smaller record limit; ``cli``: name ``--steps``);
+        ``progress(done, total)`` is called as the steps go (see :func:`descentlab.runner.run_many`)."""
+        from descentlab.runner import check_budget, run_many
 
         problem = self.build_problem()
         full = self.resolved(problem)
         opts = [s.build() for s in full.optimizers]
-        trajs = run_many(opts, problem, full.start, full.steps, seed=full.seed,
-                         batch_size=[s.batch_size for s in full.optimizers])
+        sizes = [s.batch_size for s in full.optimizers]
+        check_budget(opts, problem, full.start, full.steps, batch_size=sizes, drawn=drawn, cli=cli)
+        slow = sum(o.method.needs_loss for o in opts)
+        if not budget.needs_progress(full.steps, len(opts), slow):
+            progress = None  # done in well under ~2 s: no bar
+        trajs = run_many(opts, problem, full.start, full.steps, seed=full.seed, batch_size=sizes,
+                         progress=progress)
         # each run remembers its configuration, so a saved run can be drawn again (figure --from),
         # and whether its minibatches are sgd's own default (said in compare's table and title)
         default = [{"default_batch": True} if self.default_batch(s, problem) else {} for s in self.optimizers]
@@ -584,9 +595,11 @@ def _plain(value: object) -> object:
 
 def parse_optimizer_list(text: str) -> tuple[OptimizerSpec, ...]:
     """``"gd,momentum,nesterov"`` → specs with no hyper-parameters yet."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
+    names = [n.strip() for n in text.split(",")]
+    if not any(names):
         raise ConfigError(f"--optimizers expects a comma-separated list, got {text!r}")
+    if not all(names):
+        raise ConfigError(f"--optimizers {text!r} has an empty name between commas")
     for n in names:
         if n not in optim.names():
             raise ConfigError(f"unknown optimizer {n!r}; choose from {', '.join(optim.names())}")

@@ -34,6 +34,16 @@ with the thread that writes it."""
 
 # ---- one file ------------------------------------------------------------------------------------
 
+@contextmanager
+def _naming(target: Path):
+    """An operating-system error while writing ``target`` (disk full, permission, a file-size limit)
+    names ``target`` — the user's path — never the hidden temporary file."""
+    try:
+        yield
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(target)) from None
+
+
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
 
@@ -42,14 +52,15 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     encodes frames), prefer :func:`write_stream_atomic`.
     """
     target = Path(path)
-    tmp = _temporary_beside(target)
-    try:
-        write(tmp)
-        os.chmod(tmp, _mode_for(target))
-        os.replace(tmp, target)
-    except BaseException:
-        _remove(tmp)
-        raise
+    with _naming(target):
+        tmp = _temporary_beside(target)
+        try:
+            write(tmp)
+            os.chmod(tmp, _mode_for(target))
+            os.replace(tmp, target)
+        except BaseException:
+            _remove(tmp)
+            raise
     _LIVE.pop(tmp, None)
     return target
 
@@ -63,19 +74,20 @@ def write_stream_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> 
     seek (``tell`` works). If ``write`` raises, ``path`` is untouched and nothing is left behind.
     """
     target = Path(path)
-    _folder(target)
-    raw = _LazyFile(target)
-    stream = io.BufferedWriter(raw, buffer_size=1 << 16)
-    try:
-        write(stream)
-        if not stream.closed:
-            stream.flush()
-        raw.finish()
-    except BaseException:
-        raw.abandon()
-        raise
-    finally:
-        stream.close()  # after abandon() whatever is still buffered is dropped, not written
+    with _naming(target):
+        _folder(target)
+        raw = _LazyFile(target)
+        stream = io.BufferedWriter(raw, buffer_size=1 << 16)
+        try:
+            write(stream)
+            if not stream.closed:
+                stream.flush()
+            raw.finish()
+        except BaseException:
+            raw.abandon()
+            raise
+        finally:
+            stream.close()  # after abandon() whatever is still buffered is dropped, not written
     return target
 
 
@@ -92,10 +104,11 @@ def write_texts_atomic(texts: dict[str | Path, str]) -> list[Path]:
     try:
         for path, text in texts.items():
             target = Path(path)
-            tmp = _temporary_beside(target)
-            staged.append((tmp, target))
-            Path(tmp).write_text(text, encoding="utf-8")
-            os.chmod(tmp, _mode_for(target))
+            with _naming(target):
+                tmp = _temporary_beside(target)
+                staged.append((tmp, target))
+                Path(tmp).write_text(text, encoding="utf-8")
+                os.chmod(tmp, _mode_for(target))
         with deferred_signals():
             for tmp, target in staged:
                 os.replace(tmp, target)

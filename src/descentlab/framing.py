@@ -180,7 +180,14 @@ def check_limits(name: str, limits: Sequence[float] | None) -> tuple[float, floa
         raise InputError(f"{name} must be two numbers LOW,HIGH, e.g. -2,2; got {limits!r}") from None
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise InputError(f"{name} must be two finite numbers with LOW < HIGH, got {lo:g},{hi:g}")
+    if max(abs(lo), abs(hi)) > LIMIT_MAGNITUDE or (hi - lo) < 1e-12 * max(abs(lo), abs(hi)):
+        raise InputError(f"{name} {lo:g},{hi:g}: a drawn range must lie within ±{LIMIT_MAGNITUDE:g} and be "
+                         "wider than 1e-12 of its size (float64 cannot draw it otherwise)")
     return lo, hi
+
+
+LIMIT_MAGNITUDE = 1e100
+"""The largest |value| of a drawn range (its width and grid must stay finite in float64)."""
 
 
 def check_aspect(aspect: str | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from descentlab.errors import InputError, escaped
@@ -89,8 +90,12 @@ def writable(path: str | Path, what: str) -> Path:
     if not folder.is_dir():
         reason = "not a directory" if folder.exists() else "no such directory"
         raise InputError(f"{what} {shown}: {escaped(str(folder))}: {reason}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {shown}: the folder {escaped(str(folder))} is not writable")
+    try:  # an unnamed file where the system has them (O_TMPFILE): nothing ever shows in the folder
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise InputError(f"{what} {shown}: cannot write in {escaped(str(folder))} "
+                         f"({err.strerror or 'not writable'})") from None
     return p
 
 

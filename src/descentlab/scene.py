@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from descentlab import framing, validation
+from descentlab import budget, framing, validation
 from descentlab.errors import InputError
 from descentlab.framing import ASPECTS, Bounds, view_bounds  # noqa: F401  (re-exported)
 from descentlab.problems.base import Problem
@@ -113,11 +113,16 @@ def numbered_steps(points: np.ndarray, bounds: Bounds, max_labels: int = 12,
 
 
 def loss_grid(problem: Problem, bounds: Bounds, resolution: int = 150):
-    """The loss on a resolution×resolution grid over ``bounds``: (grid_x, grid_y, L)."""
-    g = validation.integer("resolution", resolution, 2, 2000)
+    """The loss on a resolution×resolution grid over ``bounds``: (grid_x, grid_y, L), evaluated a
+    block of grid rows at a time so that a data problem's per-example values stay within
+    :data:`descentlab.budget.MAX_GRID_VALUES` (row by row for a million examples)."""
+    g = validation.integer("resolution", resolution, 2, budget.MAX_RESOLUTION)
     gx, gy = np.linspace(*bounds[0], g), np.linspace(*bounds[1], g)
+    rows = budget.chunk_rows(g * (problem.n_examples or 1))
+    z = np.empty((g, g))
     with np.errstate(all="ignore"):
-        z = problem.loss(np.stack(np.meshgrid(gx, gy), axis=-1))
+        for i in range(0, g, rows):
+            z[i:i + rows] = problem.loss(np.stack(np.meshgrid(gx, gy[i:i + rows]), axis=-1))
     return gx, gy, z
 
 

@@ -36,45 +36,55 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from descentlab import divergence, theory, validation
+from descentlab import budget, divergence, theory, validation
 from descentlab import optimizers as optim
-from descentlab.errors import InputError
+from descentlab.errors import InputError, one_line
 from descentlab.optimizers.registry import buffers
+from descentlab.problems import LinearRegression, MeanFit
 from descentlab.problems.base import Problem
 from descentlab.runner import draw_batches, probe
 
-MAX_CONFIGS = 20_000_000
-"""Larger grids are refused: their results alone would not fit comfortably in memory."""
+MAX_CONFIGS = budget.MAX_CONFIGS
+"""Larger grids are refused (:mod:`descentlab.budget`): their results alone would not fit comfortably
+in memory."""
 CHUNK = 1 << 16
 COMPACT_EVERY = 8
 
 
 def parse_range(text: str) -> np.ndarray:
-    """``"1e-4:1e-1:128:log"`` (geometric), ``"0:0.99:128"`` (linear) or ``"0.1,0.5,0.9"`` (a list)."""
+    """``"1e-4:1e-1:128:log"`` (geometric), ``"0:0.99:128"`` (linear) or ``"0.1,0.5,0.9"`` (a list).
+
+    The number of values is checked against :data:`MAX_CONFIGS` before any array is built, so a
+    COUNT of two billion is refused at once, in bounded memory."""
     text = text.strip()
+    shown = one_line(repr(text if len(text) <= 400 else f"{text[:300]} … {text[-60:]}"), 120)  # not all of it
     if ":" not in text:
+        budget.check_axis(text.count(",") + 1, text)
         try:
             values = np.array([float(v) for v in text.split(",") if v.strip()])
         except ValueError:
-            raise InputError(f"a range is START:STOP:COUNT[:log] or a list a,b,c; got {text!r}") from None
+            raise InputError(f"a range is START:STOP:COUNT[:log] or a list a,b,c; got {shown}") from None
         if values.size == 0 or not np.all(np.isfinite(values)):
-            raise InputError(f"a list of values must hold finite numbers, got {text!r}")
+            raise InputError(f"a list of values must hold finite numbers, got {shown}")
         return values
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
-        raise InputError(f"a range is START:STOP:COUNT[:log]; got {text!r}")
+        raise InputError(f"a range is START:STOP:COUNT[:log]; got {shown}")
     try:
+        if len(parts[2].strip()) > 30:  # int() of a huge digit string is slow (and limited)
+            raise ValueError
         start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise InputError(f"a range is START:STOP:COUNT[:log] with an integer COUNT; got {text!r}") \
-            from None
+        raise InputError(f"a range is START:STOP:COUNT[:log] with an integer COUNT of at most "
+                         f"{MAX_CONFIGS:,}; got {shown}") from None
     if count < 1:
-        raise InputError(f"a range needs COUNT >= 1, got {count} in {text!r}")
+        raise InputError(f"a range needs COUNT >= 1, got {count} in {shown}")
+    budget.check_axis(count, text)
     if not (math.isfinite(start) and math.isfinite(stop)):
-        raise InputError(f"a range needs finite ends, got {text!r}")
+        raise InputError(f"a range needs finite ends, got {shown}")
     if len(parts) == 4 and parts[3] == "log":
         if start <= 0 or stop <= 0:
-            raise InputError(f"a log range needs positive ends, got {text!r}")
+            raise InputError(f"a log range needs positive ends, got {shown}")
         return np.geomspace(start, stop, count)
     return np.linspace(start, stop, count)
 
@@ -210,22 +220,30 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         if v.size == 0:
             raise InputError(f"the {k} axis is empty")
     steps = validation.integer("steps", steps, 0)
+    if hasattr(seeds, "__len__"):  # a range(10**9) is refused before its tuple is built
+        budget.check_sweep(len(seeds), 0)
     seeds = tuple(validation.integer("seed", s, 0) for s in seeds) or (0,)
     chunk = validation.integer("chunk", chunk, 1)
     if mesh:
         shape = tuple(len(v) for v in axes.values())
-        columns = [c.ravel() for c in np.meshgrid(*axes.values(), indexing="ij")] if axes else []
     else:
         lengths = {len(v) for v in axes.values()}
         if len(lengths) != 1:
             raise InputError(f"with mesh=False every axis must have the same length, got {sorted(lengths)}")
         shape = (lengths.pop(),)
+    if batch_size is not None and problem.n_examples is not None:
+        batch_size = validation.integer("batch_size", batch_size, 1, problem.n_examples)
+    # the sizes, multiplied as Python integers, are checked before any grid is built
+    n_configs = math.prod(shape) * len(seeds)
+    budget.check_sweep(n_configs, steps, problem.n_params, examples=gradient_examples(problem, batch_size),
+                       batch_size=batch_size if problem.n_examples is not None else None,
+                       line_search=spec.needs_loss)
+    # a data problem evaluates arrays of configurations × examples × parameters: bound their size
+    chunk = min(chunk, budget.chunk_rows((problem.n_examples or 1) * (problem.n_params + 1)))
+    if mesh:
+        columns = [c.ravel() for c in np.meshgrid(*axes.values(), indexing="ij")] if axes else []
+    else:
         columns = list(axes.values())
-    n_configs = int(np.prod(shape)) * len(seeds)
-    if n_configs > MAX_CONFIGS:
-        gib = n_configs * 3 * 8 / 2**30
-        raise InputError(f"{n_configs:,} configurations is too many (results alone ≈ {gib:.1f} GiB; "
-                         f"at most {MAX_CONFIGS:,}): use fewer points or seeds")
     hyper: dict = dict(zip(axes, columns, strict=True))
     hyper.update({k: spec.hyper(k).check(v) for k, v in fixed.items()})
     # validate every value once, through the optimizer's own checks
@@ -277,6 +295,18 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         final_grad=out["slope"].reshape(*shape, len(seeds)),
         grad_tol=float(np.linalg.norm(problem.grad(phi0))) * math.sqrt(tol / gap0) if gap0 > 0 else 0.0,
         minima_loss=tuple(float(v) for v in problem.loss(problem.minima)) if len(problem.minima) else ())
+
+
+def gradient_examples(problem: Problem, batch_size: int | None) -> int:
+    """The examples one gradient reads, for the work estimate: the batch, or all the data unless
+    the problem has a closed form on all of it (the line fit's statistics, summed or averaged)."""
+    if problem.n_examples is None:
+        return 1
+    if batch_size is not None:
+        return batch_size
+    closed = isinstance(problem, LinearRegression) or \
+        (isinstance(problem, MeanFit) and isinstance(problem.base, LinearRegression))
+    return 1 if closed else problem.n_examples
 
 
 class _Engine:

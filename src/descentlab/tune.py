@@ -23,12 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab import budget as budgets
 from descentlab import optimizers as optim
 from descentlab import validation
 from descentlab.errors import InputError
 from descentlab.problems.base import Problem
 from descentlab.runner import run
-from descentlab.sweep import sweep
+from descentlab.sweep import gradient_examples, sweep
 from descentlab.trajectory import Trajectory
 
 
@@ -106,7 +107,16 @@ def tune(problem: Problem, methods: Sequence[str], *, budget: int, trials: int, 
         space(m)
     budget = validation.integer("budget", budget, 1)
     trials = validation.integer("trials", trials, 1)
-    seeds = tuple(range(validation.integer("seeds", seeds, 1))) if isinstance(seeds, int) else tuple(seeds)
+    if not isinstance(seeds, int) and not hasattr(seeds, "__len__"):
+        seeds = tuple(seeds)
+    n_seeds = validation.integer("seeds", seeds, 1) if isinstance(seeds, int) else len(seeds)
+    # trials × seeds × optimizers and the best runs' record, checked before anything is sampled
+    sized = None if batch_size is None or problem.n_examples is None else \
+        validation.integer("batch_size", batch_size, 1, problem.n_examples)
+    examples = max(gradient_examples(problem, None if optim.get(m).full_batch else sized) for m in methods)
+    budgets.check_tune(trials, budget, n_seeds, len(methods), problem.n_params, examples=examples,
+                       batch_size=sized, line_searches=sum(bool(optim.get(m).needs_loss) for m in methods))
+    seeds = tuple(range(n_seeds)) if isinstance(seeds, int) else tuple(seeds)
     phi0 = validation.point("start", problem.suggested.start if start is None else start, problem.n_params)
     starts = _starts(problem, phi0, seeds, batch_size)
     floor = problem.min_loss or 0.0

@@ -32,6 +32,7 @@ from descentlab.cli.options import (
     _multi,
     _never_overwrite,
     _parse_limits,
+    _run,
     _shown,
     _single,
     _two_params,
@@ -79,7 +80,7 @@ def figure(
     _check_output(output, plot.FORMATS)
     _never_overwrite(inputs, "--output", output)
     if saved is None:
-        prob, (traj,) = cfg.run()
+        prob, (traj,) = _run(cfg)
     view, (shown,), full = drawable(prob, [traj], cfg.slice)
     fig = plot.figure_6_1(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
                           max_labels=cfg.labels, full_params=None if full is None else full[0],
@@ -138,7 +139,7 @@ def run_command(
     if save is not None:
         _check_output(save, ("csv", "json"), "--save")
         _never_overwrite(_inputs(cfg, config), "--save", save, *_sidecar(save))
-    prob, (traj,) = cfg.run()
+    prob, (traj,) = _run(cfg, drawn=save is not None and save.suffix.lower() == ".json")
     _echo(_table(prob, traj, cfg.rows))
     if save is not None:
         if save.suffix.lower() == ".csv":
@@ -181,7 +182,7 @@ def compare(
     inputs = _inputs(cfg, config)
     _never_overwrite(inputs, "--output", output)
     targets = None if save is None else saved_runs.targets(save, [s.name for s in cfg.optimizers], inputs)
-    prob, trajs = cfg.run()
+    prob, trajs = _run(cfg)
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.save(plot.compare(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
                            lookahead=cfg.trace, full_params=full, **_view(cfg)), output)
@@ -218,7 +219,7 @@ def lookahead(
     cfg = _shown(cfg, "lookahead")
     _check_output(output, plot.FORMATS)
     _never_overwrite(_inputs(cfg, config), "--output", output)
-    prob, (traj,) = cfg.run()
+    prob, (traj,) = _run(cfg)
     _two_params(prob, "lookahead")
     if cfg.trace:
         fig = plot.lookahead_trace(prob, traj, resolution=cfg.resolution, **_view(cfg))
@@ -255,7 +256,7 @@ def animate(
     cfg = _shown(cfg, "animate")
     _check_output(output, ("gif", "mp4"))
     _never_overwrite(_inputs(cfg, config), "--output", output)
-    prob, trajs = cfg.run()
+    prob, trajs = _run(cfg)
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.animate(view, shown, output, fps=cfg.fps, frames=cfg.frames, size=_inches(cfg.size, cfg.dpi),
                  dpi=cfg.dpi, progress=progress_bar(None, f"rendering {output.name}"), full_params=full,
@@ -317,7 +318,7 @@ def html(
     cfg = _shown(cfg, "html")
     _check_output(output, ("html", "htm"))
     _never_overwrite(_inputs(cfg, config), "--output", output)
-    prob, trajs = cfg.run()
+    prob, trajs = _run(cfg)
     view, shown, full = drawable(prob, trajs, cfg.slice)
     write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
                log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames, **_view(cfg))

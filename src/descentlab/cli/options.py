@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from descentlab import optimizers, validation
+from descentlab import budget, optimizers, validation
 from descentlab.cli.output import _echo
 from descentlab.config import Config, OptimizerSpec, parse_optimizer_list
 from descentlab.errors import InputError
@@ -320,12 +320,18 @@ def _shown(cfg: Config, command: str) -> Config:
     for key in ("xlim", "ylim"):  # from a config file: checked as the options are
         if getattr(cfg, key) is not None and key in keys:
             _parse_limits(key, ",".join(repr(v) for v in getattr(cfg, key)))
-    for key, low, high in (("resolution", 2, 2000), ("labels", 2, None), ("frames", 2, None),
-                           ("fps", 1, 60), ("dpi", 20, 300), ("step", 0, None), ("rows", 2, None)):
+    for key, low, high in (("resolution", 2, budget.MAX_RESOLUTION), ("labels", 2, None),
+                           ("frames", 2, budget.MAX_FRAMES), ("fps", 1, 60), ("dpi", 20, 300),
+                           ("step", 0, None), ("rows", 2, None), ("seeds", 1, None), ("trials", 1, None)):
         if key in keys and getattr(cfg, key) is not None:
             validation.integer(_flag(key), getattr(cfg, key), low, high)
+    if cfg.steps is not None:  # a file's steps too: a dumped configuration can always run
+        validation.integer("--steps", cfg.steps, 0, budget.MAX_STEPS)
+    if "tol" in keys and cfg.tol is not None:
+        validation.positive("--tol", cfg.tol)
     if "size" in keys:
-        _inches(cfg.size, cfg.dpi)
+        width, height = _inches(cfg.size, cfg.dpi)
+        budget.check_frames(cfg.frames, round(width * cfg.dpi) * round(height * cfg.dpi), cli=True)
     return cfg
 
 
@@ -425,3 +431,11 @@ def _inches(size: str, dpi: int) -> tuple[float, float]:
     if pixels is None or min(pixels) <= 0:
         raise UsageError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 960x760; got {size!r}")
     return pixels[0] / dpi, pixels[1] / dpi
+
+
+def _run(cfg: Config, *, drawn: bool = True):
+    """``cfg.run()`` for a command: its size checked first (``drawn``: the runs are drawn or saved as
+    JSON), with a progress bar on a terminal when it takes more than a moment."""
+    from descentlab.progress import progress_bar
+
+    return cfg.run(drawn=drawn, cli=True, progress=progress_bar(None, "running"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from descentlab import budget as limits
 from descentlab import optimizers, validation
 from descentlab.cli.options import (
     ConfigOpt,
@@ -73,6 +75,7 @@ def rates(
     validation.between("--kappa", kappa, 1.0, RATES_MAX_KAPPA)
     validation.between("--mu", mu, *RATES_MU)
     problem = problems.quadratic(kappa=kappa, mu=mu)
+    limits.check_run(steps, 4, problem.n_params, 2, drawn=plot_path is not None, cli=True)
     mu_, big = theory.eigenvalue_range(problem)
     tunings = theory.reference_tunings(mu_, big)
     rows = [["method", "α (book)", "β", "PyTorch lr = α(1−β)", "ρ predicted", "ρ observed",
@@ -138,6 +141,9 @@ def sweep(
     _check_output(output, plot.FORMATS)
     _never_overwrite(_inputs(cfg, config), "--output", output)
     prob = cfg.build_problem()
+    limits.check_sweep(math.prod(len(v) for v in grid.values()) * cfg.seeds, cfg.steps, prob.n_params,
+                       examples=sweep_mod.gradient_examples(prob, cfg.batch_size), batch_size=cfg.batch_size,
+                       line_search=method.needs_loss, cli=True)
     full = cfg.resolved(prob)
     held = {k: v for k, v in full.optimizers[0].hyperparams.items() if k not in grid}
     result = sweep_mod.sweep(prob, method.name, grid, steps=cfg.steps, start=full.start, tol=cfg.tol,
@@ -233,6 +239,7 @@ def tune(
 ) -> None:
     """Tune optimizers under one protocol."""
     from descentlab import plot
+    from descentlab import sweep as sweep_mod
     from descentlab import tune as tune_mod
     from descentlab.progress import progress_bar
 
@@ -242,6 +249,7 @@ def tune(
         raise UsageError("tune searches each method's hyper-parameters itself: list each method once")
     cfg = dataclasses.replace(cfg, steps=_given(budget, cfg.steps, TUNE_BUDGET),
                               seeds=_given(seeds, cfg.seeds, TUNE_SEEDS))
+    validation.integer("--budget", cfg.steps, 1, limits.MAX_STEPS)
     cfg = _shown(cfg, "tune")
     if trials is not None:
         cfg = dataclasses.replace(cfg, trials=validation.integer("--trials", trials, 1))
@@ -254,6 +262,11 @@ def tune(
         _check_output(output, plot.FORMATS)
         _never_overwrite(_inputs(cfg, config), "--output", output)
     prob = cfg.build_problem()
+    chosen = [optimizers.get(m) for m in methods]
+    limits.check_tune(cfg.trials, cfg.steps, cfg.seeds, len(methods), prob.n_params,
+                      examples=max(sweep_mod.gradient_examples(prob, None if m.full_batch else cfg.batch_size)
+                                   for m in chosen),
+                      batch_size=cfg.batch_size, line_searches=sum(m.needs_loss for m in chosen), cli=True)
     full = cfg.resolved(prob)
     result = tune_mod.tune(prob, methods, budget=cfg.steps, trials=cfg.trials, seeds=cfg.seeds,
                            batch_size=cfg.batch_size, start=full.start, progress=progress_bar(None, "tuning"))

@@ -35,11 +35,17 @@ STRIDES = (4, 3, 2)  # sample_strides() tries these, coarsest first, else draws 
 _ZOOMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # each 3-D Axes' zoom
 
 
+MAX_SAMPLES = 300
+"""A 3-D surface is drawn from at most this many samples per axis: a finer grid (``--resolution``
+up to 2000, which the contours use in full) shows nothing more at figure size, and its millions of
+facets would take over a gigabyte to draw."""
+
+
 def sample_strides(heights: np.ndarray, tolerance: float = TOLERANCE) -> tuple[int, int]:
     """(row stride, column stride) to draw the height grid with: along each axis the largest k in
     4, 3, 2, 1 such that every k-th sample (and the last), joined linearly, stays within
     ``tolerance`` of the height range at 99% of the grid's samples (the other 1%: a funnel's tip
-    on a log scale, the foot of a wall)."""
+    on a log scale, the foot of a wall), and at least the stride that keeps :data:`MAX_SAMPLES`."""
     h = np.asarray(heights, dtype=np.float64)
     finite = h[np.isfinite(h)]
     span = float(finite.max() - finite.min()) if finite.size else 0.0
@@ -51,7 +57,7 @@ def sample_strides(heights: np.ndarray, tolerance: float = TOLERANCE) -> tuple[i
                     <= tolerance * span:
                 k = cand
                 break
-        strides.append(k)
+        strides.append(max(k, -(-h.shape[axis] // MAX_SAMPLES)))
     return strides[0], strides[1]
 
 

@@ -775,8 +775,9 @@ def make_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
         with contextlib.redirect_stderr(said):  # werkzeug prints why, then exits: make it one line
             server = werkzeug_server(host, port, app.server, threaded=True,
                                      request_handler=guard.QuietHandler)
-    except (SystemExit, OSError) as err:
-        reason = getattr(err, "strerror", None) or next(iter(said.getvalue().splitlines()), "cannot bind")
+    except (SystemExit, OSError, UnicodeError, ValueError) as err:  # UnicodeError: a host name idna refuses
+        reason = getattr(err, "strerror", None) or next(iter(said.getvalue().splitlines()), None) or \
+            (str(err) if isinstance(err, ValueError) else "cannot bind")
         where = url(host, port)
         raise InputError(one_line(f"cannot listen on {where}: {reason} (try another --port)")) from None
     if hasattr(app, "allowed_hosts"):

@@ -63,7 +63,7 @@ HYPER = "hyper"
 ``{"type": "hyper", "method": "nesterov", "hyper": "lr"}``."""
 
 
-class ControlError(ValueError):
+class ControlError(InputError):
     """A control value the explorer cannot use; the message is one line for the page."""
 
 
