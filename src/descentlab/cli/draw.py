@@ -186,9 +186,7 @@ def compare(
     view, shown, full = drawable(prob, trajs, cfg.slice)
     plot.save(plot.compare(view, shown, log_levels=_levels(cfg.levels), resolution=cfg.resolution,
                            lookahead=cfg.trace, full_params=full, **_view(cfg)), output)
-    _echo(_summary(prob, trajs))
-    _diverged_note(trajs, prob)
-    _echo(f"wrote {output}")
+    _wrote(prob, trajs, output)
     if targets is not None:
         _echo(saved_runs.write(save, targets, trajs, _shown(cfg.resolved(prob), "compare")))
 
@@ -251,16 +249,29 @@ def animate(
         return _dump(cfg, "animate")
     from descentlab import plot
     from descentlab.progress import progress_bar
-    from descentlab.scene import drawable
 
-    cfg = _shown(cfg, "animate")
-    _check_output(output, ("gif", "mp4"))
-    _never_overwrite(_inputs(cfg, config), "--output", output)
-    prob, trajs = _run(cfg)
-    view, shown, full = drawable(prob, trajs, cfg.slice)
+    cfg, prob, trajs, (view, shown, full) = _drawn_runs(cfg, "animate", config, output, ("gif", "mp4"))
     plot.animate(view, shown, output, fps=cfg.fps, frames=cfg.frames, size=_inches(cfg.size, cfg.dpi),
                  dpi=cfg.dpi, progress=progress_bar(None, f"rendering {output.name}"), full_params=full,
                  **_view(cfg))
+    _wrote(prob, trajs, output)
+
+
+def _drawn_runs(cfg, command: str, config: Path | None, output: Path, formats: tuple[str, ...]):
+    """The steps every drawing of a comparison takes before it draws: the view keys checked, the
+    output checked (before any work), the runs run, and what to draw of them:
+    (config, problem, runs, :func:`descentlab.scene.drawable`'s (view, shown, full))."""
+    from descentlab.scene import drawable
+
+    cfg = _shown(cfg, command)
+    _check_output(output, formats)
+    _never_overwrite(_inputs(cfg, config), "--output", output)
+    prob, trajs = _run(cfg)
+    return cfg, prob, trajs, drawable(prob, trajs, cfg.slice)
+
+
+def _wrote(prob, trajs, output: Path) -> None:
+    """The summary table, the notes and where the drawing went."""
     _echo(_summary(prob, trajs))
     _diverged_note(trajs, prob)
     _echo(f"wrote {output}")
@@ -306,7 +317,6 @@ def html(
     dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
     """Write the interactive HTML explorer."""
-    from descentlab.scene import drawable
 
     cfg = _multi(opts, optimizers_, config, sets)
     if dump_config:
@@ -315,16 +325,10 @@ def html(
         from descentlab.web.export import write_html
     except ImportError:
         raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
-    cfg = _shown(cfg, "html")
-    _check_output(output, ("html", "htm"))
-    _never_overwrite(_inputs(cfg, config), "--output", output)
-    prob, trajs = _run(cfg)
-    view, shown, full = drawable(prob, trajs, cfg.slice)
+    cfg, prob, trajs, (view, shown, full) = _drawn_runs(cfg, "html", config, output, ("html", "htm"))
     write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
                log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames, **_view(cfg))
-    _echo(_summary(prob, trajs))
-    _diverged_note(trajs, prob)
-    _echo(f"wrote {output}")
+    _wrote(prob, trajs, output)
 
 
 @app.command(help=(
