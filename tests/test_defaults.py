@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 
@@ -424,3 +425,21 @@ def test_an_ill_conditioned_upload_says_so_in_the_explorers_summary():
     assert not result["error"], result["message"]
     assert any(line.startswith("note: ill-conditioned: κ = ") and "centring x" in line
                for line in result["summary"])
+
+
+def test_adaptive_steps_of_a_nonlinear_fit_respect_its_stiffest_parameter():
+    """a + b·exp(−c·x): c is far stiffer than a and b. Adam's suggested α is at most 5 % of the
+    shortest width √(2·L(φ₀)/H_ii), so its first step cannot throw c out of range (0.1 × the Newton
+    step alone gave α = 9, which diverged at step 1); every default run then lowers the loss."""
+    problem = problems.from_expression("a + b*exp(-c*x)", data=(HOURS, SCORES), params="a,b,c",
+                                       start=(90.0, -70.0, 0.2))
+    phi = np.array(problem.suggested.start)
+    h = np.diag(problems.hessian(problem, phi))
+    widths = np.sqrt(2.0 * float(problem.loss(phi)) / np.abs(h))
+    assert problem.suggested.adam_lr <= float(f"{0.05 * widths.min():.2g}")      # to two digits
+    for name in ("gd", "momentum", "nesterov", "adam"):
+        assert default_run(problem, name).diverged_at is None, name
+    traj = default_run(problem, "adam")
+    assert traj.losses[-1] < 0.5 * traj.losses[0]
+    unbounded = dataclasses.replace(problem.suggested, adam_lr=0.1 * 90.0)   # the old rule's α
+    assert dl.run(dl.optimizers.adam(lr=unbounded.adam_lr), problem, steps=5).diverged_at == 1

@@ -60,7 +60,10 @@ when the gradient is zero too. Then ``gd_lr`` = 1/L; ``lr`` = 1/(2L(1 − β)) w
 (default 0.9), an effective step of 1/(2L) since the curvature away from the start is unknown;
 ``adam_lr`` = 0.1·s with s the distance ‖φ₀ − φ*‖∞ to the nearest known minimum, else the largest
 of 1, ‖φ‖∞ and the length ‖H⁻¹g‖∞ of the Newton step when the Hessian is positive definite (at
-most 100·max(1, ‖φ‖∞)); each rounded to two significant digits; the line search's bracket as
+most 100·max(1, ‖φ‖∞)) — for a data fit (a sum of squares, so the gap is at most L(φ₀)) at most
+the quadratic's share :data:`ADAPTIVE_SHARE` of the shortest w_i = √(2·L(φ₀)/H_ii), so that a
+stiff parameter (the rate c of ``a + b*exp(-c*x)``) is not thrown out of range by its first
+step; each rounded to two significant digits; the line search's bracket as
 above. ``view`` (the parameter box to
 draw, for P = 2) is None unless given: the figures then frame the paths.
 
@@ -331,10 +334,17 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
             newton = float(np.max(np.abs(np.linalg.solve(h, g))))
             if np.isfinite(newton):
                 scale = max(scale, min(newton, 100.0 * size))
+    adam = 0.1 * scale
+    if getattr(problem, "y", None) is not None:  # a sum of squares: L ≥ 0, so the gap is at most L(φ₀)
+        with np.errstate(all="ignore"):
+            diag = np.abs(np.diag(hessian(problem, phi)))
+            widths = np.sqrt(2.0 * (loss - (problem.min_loss or 0.0)) / np.maximum(diag, 1e-300))
+        if np.all(np.isfinite(widths)) and np.min(widths) > 0:
+            adam = min(adam, ADAPTIVE_SHARE * float(np.min(widths)))
     view = None if view is None else tuple((float(lo), float(hi)) for lo, hi in view)
     return Suggested(start=tuple(float(v) for v in phi),
                      lr=_two_digits(1.0 / (2.0 * big * (1.0 - beta))),
-                     gd_lr=_two_digits(1.0 / big), adam_lr=_two_digits(0.1 * scale), beta=beta,
+                     gd_lr=_two_digits(1.0 / big), adam_lr=_two_digits(adam), beta=beta,
                      steps=steps, view=view, max_dist=round_down(BRACKET / big),
                      thresh=round_down(1e-4 * BRACKET / big), curvature=float(big))
 
