@@ -74,3 +74,19 @@ def test_steps_to_tolerance_are_where_each_run_stays_below(tuned):
             steps.append(np.inf if t == len(gap) or traj.diverged_at else t)
         assert r.mean_steps == pytest.approx(np.mean(steps))
     assert "stays below it to the end" in tuned.protocol()
+
+
+def test_sgd_draws_its_own_minibatches_when_no_batch_size_is_given():
+    """Without --batch-size, sgd is tuned on minibatches of its default size (on all the data it would
+    be gd), drawn from the seeds; gd keeps all the data; the protocol says so. Each best run equals a
+    direct run of the same optimizer with that batch size and seed."""
+    problem = dl.datasets.line_fit()
+    result = tune(problem, ["gd", "sgd"], budget=30, trials=4, seeds=2)
+    gd, sgd = result.results
+    assert all(r.batch_size is None for r in gd.runs)
+    assert all(r.batch_size == dl.optimizers.STOCHASTIC_BATCH for r in sgd.runs)
+    assert [r.seed for r in sgd.runs] == [0, 1]
+    assert "sgd draws minibatches of 3 (its default)" in result.protocol()
+    direct = dl.run(dl.optimizers.make("sgd", **sgd.hyperparams), problem, sgd.runs[1].params[0], 30,
+                    batch_size=3, seed=1)
+    np.testing.assert_array_equal(direct.params, sgd.runs[1].params)
