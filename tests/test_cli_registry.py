@@ -188,14 +188,14 @@ def test_a_late_registered_method_gets_its_options(plugin, tmp_path, capsys):
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch, capsys):
-    def broken(self):
+    def broken(self, **kwargs):
         return 1 / 0
 
     monkeypatch.setattr(config_mod.Config, "run", broken)
     with pytest.raises(ZeroDivisionError):
         main(["run", "--steps", "3"])
 
-    def plain_value_error(self):
+    def plain_value_error(self, **kwargs):
         raise ValueError("a bug, not bad input")
 
     monkeypatch.setattr(config_mod.Config, "run", plain_value_error)

@@ -41,7 +41,9 @@ def _naming(target: Path):
     try:
         yield
     except OSError as err:
-        raise OSError(err.errno, err.strerror or str(err), str(target)) from None
+        if err.errno is None:  # one of ours, already naming the user's path
+            raise
+        raise type(err)(err.errno, err.strerror or str(err), str(target)) from None
 
 
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -279,12 +281,33 @@ _pending: list[int] = []
 
 def _on_signal(signum: int, frame) -> None:
     """Remove the live temporary files, then raise :class:`Terminated` in the main thread (or,
-    inside :class:`deferred_signals`, remember the signal for when it ends)."""
+    inside :class:`deferred_signals`, remember the signal for when it ends). A signal that lands
+    while a module is being imported — an exception there can leave a C extension half
+    initialised and abort the interpreter at exit — is delivered again :data:`REDELIVER` seconds
+    later, until the import is done."""
     if _deferring:
         _pending.append(signum)
         return
+    if _importing(frame):
+        again = threading.Timer(REDELIVER, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
     remove_temporaries()
     raise Terminated(signum)
+
+
+REDELIVER = 0.05
+"""Seconds after which a signal that arrived during an import is sent again."""
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` (the interrupted one) runs inside the import machinery."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
