@@ -15,18 +15,36 @@ diverged.
 (c) JAX: ``jit(vmap(scan(step)))`` of the book's update, float64, compile time reported apart.
 
 Prints config-steps per second for each, the ratios, and whether the results agree (1e-9).
+
+(k) The quadratic kernel alone, on the same prepared inputs (eigenbasis matrices, envelopes): the
+    previous kernel (one configuration per iteration, kept below verbatim as ``_baseline_kernel``, the
+    baseline) against :mod:`descentlab.sweep_kernel` (blocks of 64 configurations vectorised across
+    configurations), with the matrix-power finish off (no configuration may jump: every one runs until
+    it diverges or the budget ends) and on, interleaved and repeated (``--repeat``); min and median of
+    wall time and of process CPU time (the machine may be shared: CPU time is the steadier of the two),
+    the ratio, and the share of the flop peak (``--peak-gflops``; default cores × clock × 32, AVX-512 with
+    two FMA units) at :data:`FLOP_PER_DIRECTION` flop per eigen-direction per config-step.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import statistics
 import time
 
 import numpy as np
 
 import descentlab as dl
+from descentlab import divergence, sweep_kernel, theory
+from descentlab import optimizers as optim
 from descentlab.divergence import FACTOR as DIVERGENCE_FACTOR
-from descentlab.sweep import compiled_available, parse_range, sweep
+from descentlab.sweep import RADIUS_MARGIN, SAFETY, compiled_available, envelope_forms, parse_range, sweep
+
+FLOP_PER_DIRECTION = 9
+"""e' = a·e + b·m and m' = c·e + d·m (4 multiplies, 2 adds), gap += ½λ·e'·e' (2 multiplies, 1 add);
+the masks (compares, selects) are not counted. Line fit: 2 directions, 18 flop per config-step."""
 
 
 def grid(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--torch-configs", type=int, default=24, help="configurations timed in torch")
     parser.add_argument("--no-jax", action="store_true", help="skip JAX (when it is not installed)")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved repeats of the kernel timings")
+    parser.add_argument("--peak-gflops", type=float, default=None, help="flop peak (default: from the CPU)")
+    parser.add_argument("--kernel-only", action="store_true", help="only (k): the kernel vs its baseline")
     args = parser.parse_args(argv)
 
     problem = dl.datasets.line_fit()
@@ -153,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sweep: book Nesterov on line-fit, {args.grid}×{args.grid} = {n} configurations "
           f"× {args.steps} steps")
     ours(problem, lrs[:4], betas[:4], 10)  # warm up imports, caches and numba's compilation
+    if compiled_available():
+        peak = (args.peak_gflops, "given") if args.peak_gflops else None
+        gap0 = float(problem.loss(problem.suggested.start)) - problem.min_loss
+        kernel_ratio = kernel_bench(problem, lrs, betas, args.steps, gap0 * 1e-6, args.repeat, peak)
+        if kernel_ratio < 5:
+            print(f"TARGET MISSED: block kernel / previous kernel = {kernel_ratio:.2f}× (target ≥ 5×)")
+        if args.kernel_only:
+            return 0
     t_ours, result = ours(problem, lrs, betas, args.steps)
     t_numpy, plain = ours(problem, lrs, betas, args.steps, engine="numpy")
     bound = DIVERGENCE_FACTOR * max(1.0, float(problem.loss(problem.suggested.start)))
@@ -186,6 +215,190 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_jax and t_jax / t_ours < 5:
         print("TARGET MISSED: JAX ratio")
     return 0
+
+
+# ---- (k) the kernel alone: the previous kernel (the baseline, verbatim but for its name) vs the new one ----
+prange = range  # numba.prange once compiled
+
+
+def _baseline_kernel(mats, lam, e0, steps, safe_tol, tol, floor, bound, stable, forms, final, reached,
+                     diverged):
+    n_dirs = lam.size
+    for c in prange(mats.shape[0]):
+        e = e0.copy()
+        m = np.zeros(n_dirs)
+        gap = 0.0
+        for k in range(n_dirs):
+            gap += 0.5 * lam[k] * e[k] * e[k]
+        entered = 0 if gap <= tol else -1
+        gone = -1
+        last = floor + gap
+        t = 0
+        while t < steps:
+            gap = 0.0
+            for k in range(n_dirs):
+                e_k = mats[c, k, 0] * e[k] + mats[c, k, 1] * m[k]
+                m[k] = mats[c, k, 2] * e[k] + mats[c, k, 3] * m[k]
+                e[k] = e_k
+                gap += 0.5 * lam[k] * e_k * e_k
+            t += 1
+            last = floor + gap
+            if not bound[0] <= last <= bound[1]:  # divergence.limits: (low, high); NaN too
+                gone = t
+                entered = -1
+                break
+            if gap > tol:
+                entered = -1
+            elif entered < 0:
+                entered = t
+            if entered >= 0 and stable[c] and t < steps:
+                envelope = 0.0
+                for k in range(n_dirs):
+                    envelope += 0.5 * lam[k] * (forms[c, k, 0] * e[k] * e[k]
+                                                + 2.0 * forms[c, k, 1] * e[k] * m[k]
+                                                + forms[c, k, 2] * m[k] * m[k])
+                if envelope <= safe_tol:  # no later step can rise above the tolerance: jump to the end
+                    last = floor + _baseline_jump_gap(mats[c], lam, e, m, steps - t)
+                    break
+        reached[c] = entered
+        diverged[c] = gone
+        final[c] = np.nan if gone >= 0 else last
+
+
+def _baseline_jump_gap(mats, lam, e, m, n):
+    """½ Σ λ_k e_k² after n more steps, by squaring each direction's 2×2 iteration matrix."""
+    total = 0.0
+    for k in range(lam.size):
+        m00, m01, m10, m11 = mats[k, 0], mats[k, 1], mats[k, 2], mats[k, 3]
+        r00, r01, r10, r11 = 1.0, 0.0, 0.0, 1.0
+        p = n
+        while p > 0:
+            if p & 1:
+                r00, r01, r10, r11 = (r00 * m00 + r01 * m10, r00 * m01 + r01 * m11,
+                                      r10 * m00 + r11 * m10, r10 * m01 + r11 * m11)
+            p >>= 1
+            if p > 0:
+                m00, m01, m10, m11 = (m00 * m00 + m01 * m10, m00 * m01 + m01 * m11,
+                                      m10 * m00 + m11 * m10, m10 * m01 + m11 * m11)
+        end = r00 * e[k] + r01 * m[k]
+        total += 0.5 * lam[k] * end * end
+    return total
+
+
+def _baseline_jump_gap(mats, lam, e, m, n):
+    """½ Σ λ_k e_k² after n more steps, by squaring each direction's 2×2 iteration matrix."""
+    total = 0.0
+    for k in range(lam.size):
+        m00, m01, m10, m11 = mats[k, 0], mats[k, 1], mats[k, 2], mats[k, 3]
+        r00, r01, r10, r11 = 1.0, 0.0, 0.0, 1.0
+        p = n
+        while p > 0:
+            if p & 1:
+                r00, r01, r10, r11 = (r00 * m00 + r01 * m10, r00 * m01 + r01 * m11,
+                                      r10 * m00 + r11 * m10, r10 * m01 + r11 * m11)
+            p >>= 1
+            if p > 0:
+                m00, m01, m10, m11 = (m00 * m00 + m01 * m10, m00 * m01 + m01 * m11,
+                                      m10 * m00 + m11 * m10, m10 * m01 + m11 * m11)
+        end = r00 * e[k] + r01 * m[k]
+        total += 0.5 * lam[k] * end * end
+    return total
+
+
+@functools.cache
+def _baseline():
+    import numba
+
+    globals()["prange"] = numba.prange
+    globals()["_baseline_jump_gap"] = numba.njit(_baseline_jump_gap)
+    return numba.njit(parallel=True)(_baseline_kernel)
+
+
+def baseline_run_quadratic(matrices, lam, e0, steps, safe_tol, tol, floor, bound, stable, forms):
+    """The previous ``sweep_kernel.run_quadratic``: one configuration per parallel iteration."""
+    n = matrices.shape[0]
+    final, reached, diverged = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    mats = np.ascontiguousarray(matrices.reshape(n, lam.size, 4), dtype=np.float64)
+    _baseline()(mats, np.ascontiguousarray(lam, dtype=np.float64), np.ascontiguousarray(e0, dtype=np.float64),
+                steps, safe_tol, tol, floor, (float(bound[0]), float(bound[1])), np.ascontiguousarray(stable),
+                np.ascontiguousarray(forms.reshape(n, lam.size, 4)[..., [0, 1, 3]], dtype=np.float64),
+                final, reached, diverged)
+    return final, reached, diverged
+
+
+def kernel_inputs(problem, lrs, betas, steps, tol):
+    """The kernel's arguments for book Nesterov over the grid, as ``sweep`` prepares them."""
+    a, b = (v.ravel() for v in np.meshgrid(lrs, betas, indexing="ij"))
+    lam, vectors = np.linalg.eigh(problem.constant_hessian)
+    mats = optim.get("nesterov").linear.matrix({"lr": a[:, None], "beta": b[:, None]}, lam[None, :])
+    stable = np.max(theory.matrix_radius(mats), axis=1) < 1.0 - RADIUS_MARGIN
+    forms, ok = envelope_forms(np.where(stable[:, None, None, None], mats, 0.0))
+    start = np.asarray(problem.suggested.start, dtype=float)
+    e0 = (start - problem.minima[0]) @ vectors
+    bound = divergence.limits(float(problem.loss(start)))
+    stable &= ok.all(axis=1)
+    return mats, lam, e0, steps, tol * (1.0 - SAFETY), tol, problem.min_loss, bound, stable, forms
+
+
+def peak_gflops() -> tuple[float, str]:
+    cores = len(os.sched_getaffinity(0))
+    ghz = 0.0
+    try:
+        with open("/proc/cpuinfo") as f:
+            ghz = max(float(line.split(":")[1]) for line in f if line.startswith("cpu MHz")) / 1000
+    except (OSError, ValueError):
+        pass
+    ghz = ghz or 2.0
+    return cores * ghz * 32, f"{cores} cores × {ghz:.2f} GHz × 32 flop/cycle (AVX-512, 2 FMA units)"
+
+
+def kernel_bench(problem, lrs, betas, steps, tol, repeat, peak):
+    """Prints (k): both kernels, finish off and on, interleaved; returns the min-time ratio with it off."""
+    args = kernel_inputs(problem, lrs, betas, steps, tol)
+    stable = args[8]
+    n = stable.size
+    flop = FLOP_PER_DIRECTION * args[1].size
+    peak, peak_text = peak if peak else peak_gflops()
+    print(f"(k) kernel alone, {n} configurations × {steps} steps, {repeat} interleaved repeats; "
+          f"{flop} flop per config-step; peak {peak:.0f} GFLOP/s = {peak_text}")
+    old, new = "previous kernel (baseline)", "block kernel (new)"
+    kernels = {old: baseline_run_quadratic, new: sweep_kernel.run_quadratic}
+    ratio_off = None
+    for finish, st in (("off", np.zeros_like(stable)), ("on", stable)):
+        call = [*args[:8], st, args[9]]
+        outs = {name: k(*call) for name, k in kernels.items()}  # warm-up (compiles) and the outputs
+        (f0, r0, d0), (f1, r1, d1) = outs.values()
+        both = ~np.isnan(f0) & ~np.isnan(f1)
+        rel = float(np.max(np.abs(f1[both] / f0[both] - 1.0))) if both.any() else 0.0
+        print(f"    finish {finish}: steps-to-tol mismatches {int(np.sum(r0 != r1))}, diverged-at mismatches "
+              f"{int(np.sum(d0 != d1))}, final loss max relative difference {rel:.1e}")
+        left = np.empty(n, dtype=np.int64)
+        sweep_kernel.run_quadratic(*call, left=left)
+        executed = int(left.sum())
+        wall = {name: [] for name in kernels}
+        cpu = {name: [] for name in kernels}
+        for _ in range(repeat):
+            for name, k in kernels.items():
+                t, c = time.perf_counter(), time.process_time()
+                k(*call)
+                wall[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
+        for name in kernels:
+            w, c = min(wall[name]), min(cpu[name])
+            print(f"    finish {finish}, {name:27s}: wall min {w * 1e3:8.1f} ms median "
+                  f"{statistics.median(wall[name]) * 1e3:8.1f} ms; {n * steps / w:9.3g} nominal, "
+                  f"{executed / w:9.3g} executed config-steps/s (min), {executed / c:9.3g} per CPU-second; "
+                  f"{100 * executed * flop / w / 1e9 / peak:5.1f} % of peak")
+        ratio = min(wall[old]) / min(wall[new])
+        ratio_med = statistics.median(wall[old]) / statistics.median(wall[new])
+        ratio_cpu = min(cpu[old]) / min(cpu[new])
+        print(f"    finish {finish}: new / previous = {ratio:.2f}× (min wall), {ratio_med:.2f}× (median), "
+              f"{ratio_cpu:.2f}× (min CPU time); executed config-steps: {executed:,} of {n * steps:,}"
+              + (" (the new kernel's; the previous one checks the envelope every step, so it may leave up "
+                 "to 7 steps sooner)" if finish == "on" else ""))
+        if finish == "off":
+            ratio_off = ratio
+    return ratio_off
 
 
 if __name__ == "__main__":

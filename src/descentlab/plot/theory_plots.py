@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -9,8 +11,10 @@ from matplotlib.patches import Patch
 
 from descentlab import optimizers, theory
 from descentlab.plot import style
-from descentlab.sweep import SweepResult
 from descentlab.trajectory import Trajectory
+
+if TYPE_CHECKING:  # annotations only: drawing a sweep's result never needs the sweep engine itself
+    from descentlab.sweep import SweepResult
 
 DIVERGED = "#d9d9d9"
 NEVER = "#404040"
