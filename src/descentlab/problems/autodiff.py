@@ -25,6 +25,16 @@ back to finite differences. ``gradient="torch"``, ``"jax"`` or ``"finite differe
 function does not work with it. Finite differences of torch or JAX code evaluate it in that
 library (float64).
 
+**Many parameters.** Finite differences evaluate the shifted points in blocks of bounded size
+(:func:`_fd`: never the P × P identity, never 2P·N points at once above
+:data:`DIRECTIONAL_CHECK_PARAMS` parameters), so memory stays O(P) per point whatever P; their cost
+stays 2P calls per gradient — at P = 10⁴ that is the function's cost times 2·10⁴, so give such
+problems torch or JAX code. Above :data:`DIRECTIONAL_CHECK_PARAMS` parameters an autodiff
+derivative is checked against differences along a few random directions (2 calls each, instead of
+2P), :func:`probe_count` test points are used instead of P + 2, a model's Jacobian with more
+parameters than inputs is taken in reverse mode (:func:`reverse_mode`), and the gradient of a
+model's squared error is one backward pass (``Calls.squared_error_grad``) instead of 2·Jᵀr.
+
 **Vectorisation.** The function receives ONE point: a 1-D array of P numbers (``p[0]``, ``p[1]``,
 …), and returns a number; a model's function receives the point and the inputs ``x`` (1-D) and
 returns one prediction per input. descentlab first tries calling it once on many points, with
@@ -55,6 +65,10 @@ from descentlab.errors import InputError, InputTypeError
 
 _EPS = np.finfo(np.float64).eps
 _FD_STEP = float(np.cbrt(_EPS))        # ≈ 6.1e-6: central differences of a float64 function
+_FD_ELEMENTS = 1 << 21                 # numbers per block of shifted points (or of their values)
+_FD_LARGE = 1 << 19                    # … and above DIRECTIONAL_CHECK_PARAMS parameters (4 MB)
+DIRECTIONAL_CHECK_PARAMS = 64          # above this P, autodiff is checked along directions
+_DIRECTIONS = 3                        # random directions per probe point in that check
 
 # Internally every batched function takes (points (N, P), x): x is None for a loss, whose values
 # have shape (N,) and derivatives (N, P); a model's have (N, M) and (N, M, P) for M inputs x.
@@ -67,6 +81,8 @@ class Calls:
     calling: str       # "first axis", "last axis", "vmap", "loop"
     value: _Batched
     derivative: _Batched
+    # a model's ∇Σ(f − y)² of (points (N, P), x, y) in one backward pass (autodiff only), else None
+    squared_error_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def _scalar(value) -> float:
@@ -84,6 +100,13 @@ def _close(a, b, rtol: float = 1e-9) -> bool:
     return bool(np.allclose(a, b, rtol=rtol, atol=1e-12 * scale, equal_nan=True))
 
 
+def probe_count(p: int) -> int:
+    """How many test points choose the calling convention and check the derivative: P + 2 (never
+    P, so a first-axis and a last-axis reading differ) up to :data:`DIRECTIONAL_CHECK_PARAMS`
+    parameters, else 8 (P + 2 points of P numbers would be P² numbers)."""
+    return p + 2 if p <= DIRECTIONAL_CHECK_PARAMS else 8
+
+
 def probe_points(base: np.ndarray, k: int) -> np.ndarray:
     """k test points near ``base``, the same on every call."""
     rng = np.random.default_rng(20240613)
@@ -92,17 +115,43 @@ def probe_points(base: np.ndarray, k: int) -> np.ndarray:
 
 
 def _fd(value: _Batched, pts: np.ndarray, x: np.ndarray | None) -> np.ndarray:
-    """Central differences with h = ∛ε·max(1, |φ_i|): all 2P shifted copies in one batched call."""
+    """Central differences with h = ∛ε·max(1, |φ_i|), in blocks of (parameter, point) pairs: each
+    call of ``value`` gets at most 2·:data:`_FD_ELEMENTS` numbers of shifted points and of values,
+    above :data:`DIRECTIONAL_CHECK_PARAMS` parameters 2·:data:`_FD_LARGE` (so memory stays
+    O(P + M) per point, never P × P, the function's own arrays included), the pairs
+    taken parameter by parameter (all N points for φ_0, then for φ_1, …), up-shifted copies before
+    down-shifted ones — one call when everything fits, as for every small problem."""
     n, p = pts.shape
     h = _FD_STEP * np.maximum(1.0, np.abs(pts))                 # (N, P)
-    shift = h.T[:, :, None] * np.eye(p)[:, None, :]            # (P, N, P): h_i along axis i
-    up, down = pts[None] + shift, pts[None] - shift
-    out = np.asarray(value(np.concatenate([up, down]).reshape(-1, p), x), dtype=np.float64)
-    rest = out.shape[1:]
-    out = out.reshape(2, p, n, *rest)
-    width = (up - down)[np.arange(p), :, np.arange(p)]         # (P, N): the representable 2h
-    d = (out[0] - out[1]) / width.reshape(p, n, *([1] * len(rest)))
-    return np.moveaxis(d, 0, -1)
+    pairs = n * p
+    width = 1
+    out_d = None
+    done = 0
+    while done < pairs or out_d is None:
+        size = max(1, (_FD_ELEMENTS if p <= DIRECTIONAL_CHECK_PARAMS else _FD_LARGE) // max(p, width))
+        k = np.arange(done, min(done + size, pairs))
+        i, j = k // n, k % n                                   # parameter i of point j
+        shifted = pts[np.concatenate([j, j])]                  # up-shifted rows, then down-shifted
+        rows = np.arange(len(k))
+        shifted[rows, i] += h[j, i]
+        shifted[rows + len(k), i] -= h[j, i]
+        up, down = shifted[rows, i], shifted[rows + len(k), i]
+        out = np.asarray(value(shifted, x), dtype=np.float64)
+        rest = out.shape[1:]
+        if out_d is None:
+            out_d = np.empty((p, n, *rest))    # parameter first: the layout callers' sums expect
+            width = max(1, math.prod(rest))
+        step = up - down                                        # the representable 2h
+        out_d[i, j] = (out[:len(k)] - out[len(k):]) / step.reshape(-1, *([1] * len(rest)))
+        done += len(k)
+    return np.moveaxis(out_d, 0, -1)
+
+
+def reverse_mode(p: int, m: int) -> bool:
+    """Whether a model's Jacobian (M outputs × P parameters) is taken in reverse mode (jacrev: M
+    backward passes) rather than forward (jacfwd: P tangents, the P × P identity pushed through
+    the model): where P > M, above :data:`DIRECTIONAL_CHECK_PARAMS` parameters."""
+    return p > DIRECTIONAL_CHECK_PARAMS and p > m
 
 
 def _describe_call(f: Callable, model: bool) -> str:
@@ -191,7 +240,11 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
         return None
     if not isinstance(first, torch.Tensor):  # pragma: no cover - value() raises instead
         return None
-    derivative = tf.jacfwd(value, argnums=0) if model else tf.grad(value, argnums=0)
+    forward = tf.jacfwd(value, argnums=0) if model else tf.grad(value, argnums=0)
+    reverse = tf.jacrev(value, argnums=0) if model else forward
+
+    def derivative(t, xt):
+        return (reverse if reverse_mode(t.shape[-1], xt.shape[0]) else forward)(t, xt)
 
     def xt_of(xs):
         return tensor(xs) if model else dummy
@@ -219,6 +272,22 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
             return loop_derivative(pts, xs)
         return tf.vmap(derivative, in_dims=(0, None))(tensor(pts), xt_of(xs)).detach().numpy()
 
+    def squared_error(t, xt, yt):
+        return torch.sum((value(t, xt) - yt) ** 2)
+
+    sse_grad = tf.grad(squared_error, argnums=0)
+
+    def loop_sse_grad(pts, xs, ys):
+        xt, yt = tensor(xs), tensor(ys)
+        rows = [sse_grad(tensor(row), xt, yt).detach().numpy() for row in pts]
+        return np.array(rows, dtype=np.float64).reshape(pts.shape)
+
+    def vmap_sse_grad(pts, xs, ys):
+        if len(pts) == 0:
+            return np.empty(pts.shape)
+        mapped = tf.vmap(sse_grad, in_dims=(0, None, None))
+        return mapped(tensor(pts), tensor(xs), tensor(ys)).detach().numpy()
+
     with np.errstate(all="ignore"):
         try:
             ref = loop_value(probes, x)
@@ -232,10 +301,12 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
             try:
                 if _close(vmap_value(probes, x), ref) and (
                         ref_d is None or _close(vmap_derivative(probes, x), ref_d)):
-                    return Calls("torch", "vmap", vmap_value, None if ref_d is None else vmap_derivative)
+                    return Calls("torch", "vmap", vmap_value, None if ref_d is None else vmap_derivative,
+                                 vmap_sse_grad if model and ref_d is not None else None)
             except Exception:
                 pass
-    return Calls("torch", "loop", loop_value, None if ref_d is None else loop_derivative)
+    return Calls("torch", "loop", loop_value, None if ref_d is None else loop_derivative,
+                 loop_sse_grad if model and ref_d is not None else None)
 
 
 def _jax_x64():
@@ -279,25 +350,40 @@ def _jax_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectorized
             value(jnp.asarray(probes[0], dtype=jnp.float64), xj_of(x))
         except Exception:
             return None
-        derivative = jax.jacfwd(value) if model else jax.grad(value)
-        ways = [("vmap", jax.jit(jax.vmap(value, in_axes=(0, None))),
-                 jax.jit(jax.vmap(derivative, in_axes=(0, None))), False),
-                ("loop", jax.jit(value), jax.jit(derivative), True),
-                ("loop", value, derivative, True)]
+        forward = jax.jacfwd(value) if model else jax.grad(value)
+        sse_grad = jax.grad(lambda t, xj, yj: jnp.sum((value(t, xj) - yj) ** 2))
+        sse_ways = {"vmap": jax.jit(jax.vmap(sse_grad, in_axes=(0, None, None))), "loop": jax.jit(sse_grad)}
+        reverse = jax.jacrev(value) if model else forward
+        def mapped(fn):
+            return jax.jit(jax.vmap(fn, in_axes=(0, None)))
+
+        ways = [("vmap", mapped(value), (mapped(forward), mapped(reverse)), False),
+                ("loop", jax.jit(value), (jax.jit(forward), jax.jit(reverse)), True),
+                ("loop", value, (forward, reverse), True)]
     if vectorized in (False, "loop"):
         ways = ways[1:]
 
     def runner(fn, per_point: bool, extra: tuple):
+        if isinstance(fn, tuple):           # (forward, reverse) mode: pick by the shape of each call
+            fns = fn
+
+            def pick(pts, xs):
+                return fns[reverse_mode(pts.shape[-1], len(xs) if model else 1)]
+        else:
+            def pick(pts, xs):
+                return fn
+
         def run(pts, xs):
+            call = pick(pts, xs)
             shape = (len(pts), *((len(xs),) if model else ()), *extra)
             if len(pts) == 0:
                 return np.empty(shape)
             with _jax_x64():
                 xj = xj_of(xs)
                 if per_point:
-                    rows = [np.asarray(fn(jnp.asarray(row, dtype=jnp.float64), xj)) for row in pts]
+                    rows = [np.asarray(call(jnp.asarray(row, dtype=jnp.float64), xj)) for row in pts]
                     return np.array(rows, dtype=np.float64).reshape(shape)
-                out = fn(jnp.asarray(pts, dtype=jnp.float64), xj)
+                out = call(jnp.asarray(pts, dtype=jnp.float64), xj)
                 return np.asarray(out, dtype=np.float64).reshape(shape)
         return run
 
@@ -315,8 +401,25 @@ def _jax_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectorized
             except Exception:
                 values_only = values_only or Calls("jax", calling, value_of, None)
                 continue
-        return Calls("jax", calling, value_of, derivative_of)
+        return Calls("jax", calling, value_of, derivative_of,
+                     _jax_squared_error(sse_ways[calling], calling == "loop") if model else None)
     return values_only
+
+
+def _jax_squared_error(fn: Callable, per_point: bool) -> Callable:
+    """∇Σ(f − y)² of many points by a jit-compiled ``jax.grad`` (vmapped unless ``per_point``)."""
+    import jax.numpy as jnp
+
+    def run(pts: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        if len(pts) == 0:
+            return np.empty(pts.shape)
+        with _jax_x64():
+            xj, yj = jnp.asarray(xs, dtype=jnp.float64), jnp.asarray(ys, dtype=jnp.float64)
+            if per_point:
+                rows = [np.asarray(fn(jnp.asarray(row, dtype=jnp.float64), xj, yj)) for row in pts]
+                return np.array(rows, dtype=np.float64).reshape(pts.shape)
+            return np.asarray(fn(jnp.asarray(pts, dtype=jnp.float64), xj, yj), dtype=np.float64)
+    return run
 
 
 def choose_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, gradient: str, vectorized) -> Calls:
@@ -369,13 +472,34 @@ def _returns_jax(f: Callable, point: np.ndarray, x: np.ndarray | None) -> bool:
 
 
 def _agrees_with_fd(calls: Calls, probes: np.ndarray, x: np.ndarray | None) -> bool:
+    """The autodiff derivative agrees with central differences at the probes: every component up
+    to :data:`DIRECTIONAL_CHECK_PARAMS` parameters, else along :data:`_DIRECTIONS` random unit
+    directions v per probe (∇f·v against (f(φ + hv) − f(φ − hv))/2h: 2 calls per direction
+    instead of 2P, and a wrong component shows in every direction with probability 1)."""
+    n, p = probes.shape
+    if p <= DIRECTIONAL_CHECK_PARAMS:
+        with np.errstate(all="ignore"):
+            auto = calls.derivative(probes, x)
+            numeric = _fd(calls.value, probes, x)
+            size = np.abs(calls.value(probes, x))[..., None]
+        ok = np.isfinite(auto) & np.isfinite(numeric)
+        tol = 1e-5 * (np.abs(auto) + 1.0) + 1e-8 * size
+        return bool(np.all((np.abs(auto - numeric) <= tol)[ok]))
+    v = np.random.default_rng(7).standard_normal((_DIRECTIONS, p))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    h = _FD_STEP * np.maximum(1.0, np.max(np.abs(probes), axis=1))             # (N,)
+    shifted = probes[:, None, :] + np.stack([h, -h])[:, :, None, None] * v[None, None]  # (2, N, D, P)
     with np.errstate(all="ignore"):
-        auto = calls.derivative(probes, x)
-        numeric = _fd(calls.value, probes, x)
-        size = np.abs(calls.value(probes, x))[..., None]
-    ok = np.isfinite(auto) & np.isfinite(numeric)
-    tol = 1e-5 * (np.abs(auto) + 1.0) + 1e-8 * size
-    return bool(np.all((np.abs(auto - numeric) <= tol)[ok]))
+        auto = np.asarray(calls.derivative(probes, x), dtype=np.float64)       # (N, [M,] P)
+        along = np.einsum("n...p,dp->nd...", auto, v)
+        values = np.asarray(calls.value(shifted.reshape(-1, p), x), dtype=np.float64)
+        values = values.reshape(2, n, _DIRECTIONS, *values.shape[1:])
+        numeric = (values[0] - values[1]) / (2.0 * h).reshape(n, 1, *([1] * (values.ndim - 3)))
+        size = np.abs(np.asarray(calls.value(probes, x), dtype=np.float64))[:, None]
+        spread = np.einsum("n...p,dp->nd...", np.abs(auto), np.abs(v))
+    ok = np.isfinite(along) & np.isfinite(numeric)
+    tol = 1e-5 * (spread + 1.0) + 1e-8 * size
+    return bool(np.all((np.abs(along - numeric) <= tol)[ok]))
 
 
-__all__ = ["Calls", "choose_calls", "probe_points"]
+__all__ = ["DIRECTIONAL_CHECK_PARAMS", "Calls", "choose_calls", "probe_count", "probe_points"]

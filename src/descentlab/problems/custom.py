@@ -55,6 +55,7 @@ class ChunkedFit(DataFit):
     """Sum of squared errors over blocks of points, so a loss grid over many data stays small."""
 
     def _blocks(self, points: np.ndarray, m: int):
+        """Blocks of points of at most _CHUNK predictions each (points × data)."""
         p = self._points(points)
         flat = p.reshape(-1, self.n_params)
         size = max(1, _CHUNK // max(m, 1))
@@ -72,10 +73,19 @@ class ChunkedFit(DataFit):
         return np.concatenate(out).reshape(shape)
 
     def grad(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        """The gradient 2·Jᵀr, in blocks of at most _CHUNK Jacobian entries (points × data ×
+        parameters), one point's data in slices of at most 4·_CHUNK entries where its Jacobian
+        alone is bigger (only for P × N beyond 4·2²⁰: a million rows of a 2-parameter model stay
+        one slice)."""
         x, y = self._data(batch)
-        shape, blocks = self._blocks(points, len(x))
+        shape, blocks = self._blocks(points, len(x) * self.n_params)
+        rows = max(1, 4 * _CHUNK // self.n_params)      # data per slice of one point's Jacobian
         with np.errstate(all="ignore"):
-            out = [self._residual_grad(b, x, y) for b in blocks]
+            if len(x) <= rows:
+                out = [self._residual_grad(b, x, y) for b in blocks]
+            else:
+                out = [sum(self._residual_grad(b, x[i:i + rows], y[i:i + rows])
+                           for i in range(0, len(x), rows)) for b in blocks]
         return np.concatenate(out).reshape(*shape, self.n_params)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from descentlab import validation
 from descentlab.errors import InputError, InputTypeError
-from descentlab.problems.autodiff import choose_calls, probe_points
+from descentlab.problems.autodiff import DIRECTIONAL_CHECK_PARAMS, choose_calls, probe_count, probe_points
 from descentlab.problems.base import Problem, check_batch
 from descentlab.problems.custom import ChunkedFit, Described, minima_array, split_names
 from descentlab.problems.data import check_xy
@@ -84,6 +84,18 @@ class FunctionModel(Described, ChunkedFit):
     calling: str = "loop"
     batched_predict: Callable[[np.ndarray, np.ndarray], np.ndarray] = None  # type: ignore[assignment]
     batched_jacobian: Callable[[np.ndarray, np.ndarray], np.ndarray] = None  # type: ignore[assignment]
+    batched_squared_error_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def _residual_grad(self, block: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∇Σ(f − y)²: above :data:`~descentlab.problems.autodiff.DIRECTIONAL_CHECK_PARAMS`
+        parameters, one backward pass of torch or JAX where the gradient is theirs (never the
+        M × P Jacobian); else 2·Jᵀr."""
+        if self.batched_squared_error_grad is not None and self.n_params > DIRECTIONAL_CHECK_PARAMS:
+            flat = np.asarray(block, dtype=np.float64).reshape(-1, self.n_params)
+            with np.errstate(all="ignore"):
+                out = self.batched_squared_error_grad(flat, x, y)
+            return np.asarray(out, dtype=np.float64).reshape(block.shape)
+        return super()._residual_grad(block, x, y)
 
     def predict(self, points: np.ndarray, x: np.ndarray) -> np.ndarray:
         p, x = np.asarray(points, dtype=np.float64), np.asarray(x, dtype=np.float64)
@@ -167,7 +179,7 @@ def from_function(function: Callable, n_params: int | None = None, *,
     names = _names(n_params, params, start, "loss")
     p = len(names)
     base = candidates(p)[0] if start is None else validation.point("start", start, p)
-    calls = choose_calls(function, probe_points(base, p + 2), None, _gradient_choice(gradient),
+    calls = choose_calls(function, probe_points(base, probe_count(p)), None, _gradient_choice(gradient),
                    _vectorized_choice(vectorized))
     problem = FunctionProblem(
         name=name or _function_name(function, calls.method), param_names=names,
@@ -199,13 +211,14 @@ def from_model(function: Callable, x, y, n_params: int | None = None, *,
     p = len(names)
     base = candidates(p)[0] if start is None else validation.point("start", start, p)
     sample = xs[np.unique(np.linspace(0, len(xs) - 1, min(len(xs), 7)).astype(int))]
-    calls = choose_calls(function, probe_points(base, p + 2), sample, _gradient_choice(gradient),
+    calls = choose_calls(function, probe_points(base, probe_count(p)), sample, _gradient_choice(gradient),
                    _vectorized_choice(vectorized))
     problem = FunctionModel(
         name=name or _function_name(function, calls.method), param_names=names,
         minima=minima_array(minima, p), suggested=PLACEHOLDER, log_levels=bool(log_levels), x=xs, y=ys,
         x_label=x_label, y_label=y_label, function=function, gradient_method=calls.method,
-        calling=calls.calling, batched_predict=calls.value, batched_jacobian=calls.derivative)
+        calling=calls.calling, batched_predict=calls.value, batched_jacobian=calls.derivative,
+        batched_squared_error_grad=calls.squared_error_grad)
     return with_suggestion(problem, start, steps, beta, view)
 
 

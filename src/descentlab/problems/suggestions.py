@@ -54,7 +54,8 @@ line); one example's curvature is 2·max_i ‖∂f_i/∂φ‖².
 ``minima`` is empty unless given; the start is the one given or :func:`default_start`; ``steps``
 = 100; L is the largest |eigenvalue| of the Hessian at the start and at the known minima, by
 power iteration on Hessian-vector products (central differences of the gradient,
-:func:`curvature`); when L cannot be estimated (not finite or numerically zero),
+:func:`curvature`) — by Lanczos on the same products above :data:`FULL_HESSIAN_MAX_PARAMS`
+parameters (:func:`lanczos_extreme`); when L cannot be estimated (not finite or numerically zero),
 L = ‖g‖∞ / (0.1·max(1, ‖φ‖∞)), the curvature that makes the first step 10 % of the scale, or 1
 when the gradient is zero too. Then ``gd_lr`` = 1/L; ``lr`` = 1/(2L(1 − β)) with the given β
 (default 0.9), an effective step of 1/(2L) since the curvature away from the start is unknown;
@@ -66,6 +67,19 @@ stiff parameter (the rate c of ``a + b*exp(-c*x)``) is not thrown out of range b
 step; each rounded to two significant digits; the line search's bracket as
 above. ``view`` (the parameter box to
 draw, for P = 2) is None unless given: the figures then frame the paths.
+
+**Many parameters** (P > :data:`FULL_HESSIAN_MAX_PARAMS`): nothing P × P is formed, so that a
+polynomial or a small network of 10⁴ parameters builds in bounded memory. The full Hessian
+(:func:`hessian`: 2P gradients, P² numbers) is then not used: L comes from Lanczos as above (at
+most :data:`_LANCZOS_ITERATIONS` products of O(P) memory each); the Newton step's length is not
+estimated (``adam_lr`` = 0.1·max(1, ‖φ‖∞) without known minima); a data fit's H_ii are the
+Gauss–Newton diagonal 2·Σ_m (∂f_m/∂φ_i)², from the Jacobian in slices of the data (exact for a
+model linear in its parameters, such as a polynomial); and :func:`default_start` takes the
+candidates' gradients one at a time, stopping at the first that qualifies (a finite-difference
+gradient costs 2P calls). Up to the threshold every rule above is unchanged. With finite-difference
+gradients each Hessian-vector product costs 4P calls of the function and carries the rounding of
+the loss's size over both steps (ε·|L|/(10⁻⁴·∛ε)), so L is then good to ~10⁻⁵ rather than 10⁻⁶;
+torch or JAX gradients make both cheap and exact (:mod:`~descentlab.problems.autodiff`).
 
 Minibatches: see :meth:`~descentlab.problems.base.Suggested.value`, which scales the gradient
 steps to a batch's curvature where the problem knows one example's.
@@ -99,6 +113,11 @@ BRACKET = 4.0                          # a line search's max_dist = BRACKET / L 
 _STEPS_MARGIN = 2.0                    # see steps_for
 _HESSIAN_STEP = 1e-4                   # differences of the gradient, for the curvature estimate
 _POWER_ITERATIONS = 100
+FULL_HESSIAN_MAX_PARAMS = 100          # up to this many parameters the full Hessian is formed (see above)
+_LANCZOS_ITERATIONS = 60               # above it: Lanczos steps (Hessian-vector products) at most …
+_LANCZOS_TOLERANCE = 1e-7              # … until the Ritz residual is this share of the eigenvalue …
+_LANCZOS_STALL = 1e-9                  # … or one step moves the Ritz value by at most this share
+_JACOBIAN_ELEMENTS = 1 << 22           # numbers per slice of the Jacobian (Gauss–Newton diagonal)
 PLACEHOLDER = Suggested(start=(0.0,), lr=1.0, gd_lr=1.0, adam_lr=1.0)
 """What a problem carries until :func:`with_suggestion` replaces it with :func:`suggest`'s."""
 
@@ -120,7 +139,15 @@ def default_start(problem: Problem) -> np.ndarray:
     cands = candidates(problem.n_params)
     with np.errstate(all="ignore"):
         losses = np.asarray(problem.loss(cands), dtype=np.float64)
-        grads = np.asarray(problem.grad(cands), dtype=np.float64)
+        if problem.n_params > FULL_HESSIAN_MAX_PARAMS:  # one gradient at a time: each costs 2P calls by FD
+            for cand, loss in zip(cands, losses, strict=True):
+                if np.isfinite(loss):
+                    g = np.asarray(problem.grad(cand), dtype=np.float64)
+                    if np.all(np.isfinite(g)) and np.max(np.abs(g)) > 1e-10 * max(1.0, abs(loss)):
+                        return cand
+            grads = np.full(cands.shape, np.nan)
+        else:
+            grads = np.asarray(problem.grad(cands), dtype=np.float64)
     finite = np.isfinite(losses) & np.all(np.isfinite(grads), axis=-1)
     moving = np.max(np.abs(grads), axis=-1) > 1e-10 * np.maximum(1.0, np.abs(losses))
     for ok in (finite & moving, np.isfinite(losses)):
@@ -131,7 +158,8 @@ def default_start(problem: Problem) -> np.ndarray:
 
 def hessian(problem: Problem, point: Sequence[float]) -> np.ndarray:
     """The symmetrised central-difference Hessian of ``problem`` at ``point`` (from its gradient,
-    with steps 1e-4·max(1, |φ_i|)), on all the data."""
+    with steps 1e-4·max(1, |φ_i|)), on all the data: 2P gradients and P² numbers, so the
+    suggestions use it only up to :data:`FULL_HESSIAN_MAX_PARAMS` parameters."""
     phi = validation.point("point", point, problem.n_params)
     p = len(phi)
     h = _HESSIAN_STEP * np.maximum(1.0, np.abs(phi))
@@ -149,15 +177,21 @@ def _two_digits(v: float) -> float:
 
 def curvature(problem: Problem, points) -> float:
     """The largest |eigenvalue| of the Hessian of the loss (on all the data) at any of ``points``
-    (shape (K, P) or (P,)), by power iteration on Hessian-vector products taken as central
-    differences of the gradient, Hv ≈ (g(φ + hv) − g(φ − hv))/2h with h = 10⁻⁴·max(1, ‖φ‖∞); all
-    points at once, each gradient call on 2K points. ‖Hv‖ for a unit v never exceeds the largest
-    |λ| and rises to it (NaN where the gradient is not finite)."""
+    (shape (K, P) or (P,)), from Hessian-vector products taken as central differences of the
+    gradient, Hv ≈ (g(φ + hv) − g(φ − hv))/2h with h = 10⁻⁴·max(1, ‖φ‖∞) (NaN where the gradient
+    is not finite). Up to :data:`FULL_HESSIAN_MAX_PARAMS` parameters by power iteration, all points
+    at once (each gradient call on 2K points; ‖Hv‖ for a unit v never exceeds the largest |λ| and
+    rises to it); above, by Lanczos (:func:`lanczos_extreme`) at each point: a few dozen products
+    where power iteration needs up to 100, in O(P) memory per product."""
     phi = np.atleast_2d(np.asarray(points, dtype=np.float64))
     k, p = phi.shape
     h = _HESSIAN_STEP * np.maximum(1.0, np.max(np.abs(phi), axis=1, keepdims=True))
     v = np.broadcast_to(np.random.default_rng(0).standard_normal(p), (k, p)).copy()
     v /= np.linalg.norm(v, axis=1, keepdims=True)
+    if p > FULL_HESSIAN_MAX_PARAMS:
+        found = [lanczos_extreme(lambda u, x=x, s=float(s[0]): hessian_vector(problem, x, u, s), v[0])
+                 for x, s in zip(phi, h, strict=True)]
+        return float(np.max(found)) if np.all(np.isfinite(found)) else float("nan")
     estimate = np.zeros(k)
     for _ in range(_POWER_ITERATIONS):
         with np.errstate(all="ignore"):
@@ -172,6 +206,51 @@ def curvature(problem: Problem, points) -> float:
             break
         v = np.where(norm[:, None] > 0, hv / np.where(norm > 0, norm, 1.0)[:, None], v)
     return float(np.max(estimate))
+
+
+def hessian_vector(problem: Problem, point: np.ndarray, v: np.ndarray, h: float) -> np.ndarray:
+    """Hv at ``point`` by central differences of the gradient with step ``h`` along ``v``: one
+    gradient call on two points."""
+    with np.errstate(all="ignore"):
+        g = np.asarray(problem.grad(np.stack([point + h * v, point - h * v])), dtype=np.float64)
+    return (g[0] - g[1]) / (2.0 * h)
+
+
+def lanczos_extreme(hvp, start: np.ndarray, iterations: int = _LANCZOS_ITERATIONS,
+                    tolerance: float = _LANCZOS_TOLERANCE) -> float:
+    """The largest |eigenvalue| of the symmetric operator ``hvp`` (v ↦ Hv) by Lanczos from
+    ``start``, with full reorthogonalisation (``iterations`` vectors of P numbers): the Ritz value
+    of largest magnitude once its residual β_j·|s_j| is at most ``tolerance`` times it (then it
+    lies within that share of an eigenvalue), or one step moved it by at most
+    :data:`_LANCZOS_STALL` of itself (the extreme Ritz values rise monotonically to the extreme
+    eigenvalues, by steps that shrink geometrically), or the Krylov space is exhausted, or after
+    ``iterations`` products; NaN when a product is not finite. A lower bound that converges to
+    the largest |λ| much faster than power iteration when the top eigenvalues are close."""
+    basis = np.empty((iterations, len(start)))
+    diag: list[float] = []
+    off: list[float] = []
+    v = np.asarray(start, dtype=np.float64) / np.linalg.norm(start)
+    estimate = 0.0
+    for j in range(iterations):
+        basis[j] = v
+        w = np.asarray(hvp(v), dtype=np.float64)
+        if not np.all(np.isfinite(w)):
+            return float("nan")
+        diag.append(float(v @ w))
+        used = basis[:j + 1]
+        for _ in range(2):                                   # twice is enough (Kahan–Parlett)
+            w = w - used.T @ (used @ w)
+        beta = float(np.linalg.norm(w))
+        tri = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+        theta, vectors = np.linalg.eigh(tri)
+        top = int(np.argmax(np.abs(theta)))
+        previous, estimate = estimate, float(abs(theta[top]))
+        if (beta * abs(vectors[-1, top]) <= tolerance * estimate or beta <= 1e-14 * max(estimate, 1e-300)
+                or abs(estimate - previous) <= _LANCZOS_STALL * estimate):
+            break
+        off.append(beta)
+        v = w / beta
+    return estimate
 
 
 def steps_for(kappa: float) -> int:
@@ -327,17 +406,11 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
         big = grad_size / (0.1 * size) if grad_size > 0 else 1.0
     scale = float(np.min(np.max(np.abs(minima - phi), axis=1))) if len(minima) else 0.0
     if not scale > 0:
-        scale = size
-        h = hessian(problem, phi)
-        eig = np.linalg.eigvalsh(h) if np.all(np.isfinite(h)) else np.array([np.nan])
-        if np.all(np.isfinite(eig)) and eig.min() > 1e-9 * eig.max() > 0 and grad_size > 0:
-            newton = float(np.max(np.abs(np.linalg.solve(h, g))))
-            if np.isfinite(newton):
-                scale = max(scale, min(newton, 100.0 * size))
+        scale = max(size, _newton_length(problem, phi, g, grad_size, size))
     adam = 0.1 * scale
     if getattr(problem, "y", None) is not None:  # a sum of squares: L ≥ 0, so the gap is at most L(φ₀)
         with np.errstate(all="ignore"):
-            diag = np.abs(np.diag(hessian(problem, phi)))
+            diag = _hessian_diagonal(problem, phi)
             widths = np.sqrt(2.0 * (loss - (problem.min_loss or 0.0)) / np.maximum(diag, 1e-300))
         if np.all(np.isfinite(widths)) and np.min(widths) > 0:
             adam = min(adam, ADAPTIVE_SHARE * float(np.min(widths)))
@@ -347,6 +420,35 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
                      gd_lr=_two_digits(1.0 / big), adam_lr=_two_digits(adam), beta=beta,
                      steps=steps, view=view, max_dist=round_down(BRACKET / big),
                      thresh=round_down(1e-4 * BRACKET / big), curvature=float(big))
+
+
+def _newton_length(problem: Problem, phi: np.ndarray, g: np.ndarray, grad_size: float, size: float) -> float:
+    """‖H⁻¹g‖∞ at most 100·``size`` where the Hessian is positive definite, else 0; not estimated
+    (0) above :data:`FULL_HESSIAN_MAX_PARAMS` parameters."""
+    if problem.n_params > FULL_HESSIAN_MAX_PARAMS:
+        return 0.0
+    h = hessian(problem, phi)
+    eig = np.linalg.eigvalsh(h) if np.all(np.isfinite(h)) else np.array([np.nan])
+    if np.all(np.isfinite(eig)) and eig.min() > 1e-9 * eig.max() > 0 and grad_size > 0:
+        newton = float(np.max(np.abs(np.linalg.solve(h, g))))
+        if np.isfinite(newton):
+            return min(newton, 100.0 * size)
+    return 0.0
+
+
+def _hessian_diagonal(problem: Problem, phi: np.ndarray) -> np.ndarray:
+    """|H_ii| of a data fit at ``phi``: from :func:`hessian` up to :data:`FULL_HESSIAN_MAX_PARAMS`
+    parameters; above, the Gauss–Newton diagonal 2·Σ_m (∂f_m/∂φ_i)² (exact for a model linear in
+    its parameters), from the Jacobian in slices of the data (O(P) numbers per datum)."""
+    if problem.n_params <= FULL_HESSIAN_MAX_PARAMS:
+        return np.abs(np.diag(hessian(problem, phi)))
+    x = np.asarray(problem.x)  # type: ignore[attr-defined]
+    rows = max(1, _JACOBIAN_ELEMENTS // problem.n_params)
+    diag = np.zeros(problem.n_params)
+    for i in range(0, len(x), rows):
+        jac = np.asarray(problem.jacobian(phi, x[i:i + rows]), dtype=np.float64)  # type: ignore[attr-defined]
+        diag += 2.0 * np.sum(jac * jac, axis=0)
+    return diag
 
 
 def with_suggestion(problem: Problem, start, steps: int, beta: float, view) -> Problem:
@@ -369,7 +471,8 @@ def with_suggestion(problem: Problem, start, steps: int, beta: float, view) -> P
     return dataclasses.replace(problem, minima=minima, suggested=settings)
 
 
-__all__ = ["ADAPTIVE_SHARE", "BRACKET", "DATA_GAP", "DEFAULT_BETA", "DEFAULT_STEPS", "FLAT_SHARE", "MAX_BETA",
-           "MAX_STEPS", "MIN_STEPS", "PLACEHOLDER", "TOLERANCE", "candidates", "curvature", "default_start",
-           "hessian", "momentum_beta", "quadratic_part", "quadratic_suggestion", "steps_for", "suggest",
+__all__ = ["ADAPTIVE_SHARE", "BRACKET", "DATA_GAP", "DEFAULT_BETA", "DEFAULT_STEPS", "FLAT_SHARE",
+           "FULL_HESSIAN_MAX_PARAMS", "MAX_BETA", "MAX_STEPS", "MIN_STEPS", "PLACEHOLDER", "TOLERANCE",
+           "candidates", "curvature", "default_start", "hessian", "hessian_vector", "lanczos_extreme",
+           "momentum_beta", "quadratic_part", "quadratic_suggestion", "steps_for", "suggest",
            "with_suggestion"]
