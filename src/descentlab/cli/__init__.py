@@ -17,10 +17,13 @@ names ``--optimizer`` accepts, one option per hyper-parameter (``--lr``, ``--bet
 what ``sweep`` and ``tune`` search. The other shared options are the fields of
 :class:`~descentlab.config.Config`, the configuration keys.
 
+The package: :mod:`~descentlab.cli.options` (the shared options, generated from the configuration
+keys and the registry, and their checks), :mod:`~descentlab.cli.draw` (figure, run, compare,
+lookahead, animate, convert, html, serve), :mod:`~descentlab.cli.search` (rates, sweep, tune),
+:mod:`~descentlab.cli.output` (what they print), and here :func:`main`, the one error path.
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
-Bad input (an :class:`~descentlab.errors.InputError`) prints one line,
-``descentlab <command>: error: ...``, and exits with status 2; anything else is a bug and keeps
-its traceback.
+Every failure the user can act on prints one line, ``descentlab <command>: error: ...``, and exits
+with status 2 (see :func:`main`); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
