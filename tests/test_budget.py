@@ -21,6 +21,7 @@ from descentlab.errors import MESSAGE_LIMIT, InputError
 from descentlab.optimizers.registry import buffers
 from descentlab.sweep import parse_range, sweep
 from descentlab.tune import tune
+from own_peak import OWN_PEAK
 
 
 def _refused(call, *args, **kwargs) -> str:
@@ -284,12 +285,12 @@ def test_run_and_run_many_check_before_running():
 def test_long_runs_take_about_their_record_in_memory():
     """5·10⁴ Adam steps in a fresh interpreter: the peak resident memory grows by about the record,
     ≈ 4.4 MB (the list-based recording took ≈ 42 MB)."""
-    code = ("import resource, sys, descentlab as dl\n"
+    code = OWN_PEAK + ("import resource, sys, descentlab as dl\n"
             "line = dl.datasets.line_fit()\n"
             "dl.run(dl.optimizers.adam(lr=0.01), line, steps=10)\n"
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "before = own_peak()\n"
             "traj = dl.run(dl.optimizers.adam(lr=0.01), line, steps=int(sys.argv[1]))\n"
-            "print(traj.steps, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n")
+            "print(traj.steps, own_peak() - before)\n")
     out = subprocess.run([sys.executable, "-c", code, "50000"], capture_output=True, text=True, timeout=120,
                          check=True).stdout.split()
     record = budget.record_bytes(50_000, 2, 2)

@@ -25,6 +25,7 @@ from descentlab.datasets import from_csv
 from descentlab.errors import MESSAGE_LIMIT, InputError
 from descentlab.problems import data
 from descentlab.problems.data import MAX_CSV_BYTES, DataError, check_xy, parse_csv, read_csv
+from own_peak import OWN_PEAK
 
 
 def write(tmp_path, content, name="data.csv"):
@@ -188,16 +189,16 @@ def test_blocks_of_any_size_read_like_the_csv_module(monkeypatch, block, text):
 
 # ---- memory, measured in a fresh process --------------------------------------------------------
 
-PEAK = textwrap.dedent("""
+PEAK = OWN_PEAK + textwrap.dedent("""
     import os, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
     from descentlab.problems import data
     if sys.argv[2] == "slow":
         data.FAST_PATH = False
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = own_peak()
     table = data.read_csv(sys.argv[1])
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(len(table.x), (after - before) * 1024 / os.path.getsize(sys.argv[1]))
+    after = own_peak()
+    print(len(table.x), (after - before) / os.path.getsize(sys.argv[1]))
 """)
 
 

@@ -5,7 +5,7 @@
   expressions on grids, broadcast and model-shaped inputs, with chunks down to one point. The
   oracle is the same expression evaluated in one piece.
 * The longest legal expressions at the largest resolution the command line allows (2000×2000)
-  stay under 1 GB, measured in a fresh process (``ru_maxrss``); before, ``x+x+…+x`` needed ~32 GB.
+  stay under 1 GB, measured in a fresh process (its own peak, VmHWM); before, ``x+x+…+x`` needed ~32 GB.
 * Errors from the parser are at most 400 characters a line, with no control character, for
   hostile names, characters and lengths.
 """
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from descentlab.errors import MESSAGE_LIMIT
 from descentlab.problems import expression as ex
 from descentlab.problems.expression import MAX_LENGTH, ExpressionError, parse
+from own_peak import OWN_PEAK
 from test_expression_fuzz import parsed, trees
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
@@ -140,7 +141,7 @@ def test_the_chunk_shrinks_with_the_tape():
 
 # ---- memory, measured in a fresh process --------------------------------------------------------
 
-PEAK = textwrap.dedent("""
+PEAK = OWN_PEAK + textwrap.dedent("""
     import resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))  # a regression fails, not the machine
     import numpy as np
@@ -151,7 +152,7 @@ PEAK = textwrap.dedent("""
     points = np.stack(np.meshgrid(g, g), axis=-1)
     out = problem.grad(points) if grad else problem.loss(points)
     assert out.shape[:2] == (r, r)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(own_peak())
 """)
 
 

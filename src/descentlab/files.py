@@ -293,8 +293,20 @@ def _on_signal(signum: int, frame) -> None:
         again.daemon = True
         again.start()
         return
+    global _received
+    _received = signum
     remove_temporaries()
     raise Terminated(signum)
+
+
+_received: int | None = None
+
+
+def received() -> int | None:
+    """The signal that :func:`cleanup_on_signals` turned into :class:`Terminated`, if one came: a
+    library that catches the exception where it lands (matplotlib's renderer turns it into a
+    ``ValueError``) cannot hide that the command was stopped."""
+    return _received
 
 
 REDELIVER = 0.05
@@ -349,8 +361,10 @@ class SignalCleanup:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> SignalCleanup:
+        global _received
         if threading.current_thread() is not threading.main_thread():
             return self
+        _received = None
         for signum in _SIGNALS:
             current = signal.getsignal(signum)
             default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL

@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"{prog}: error: {one_line(message)}", err=True)
         return getattr(err, "exit_code", 2)
     except BaseException as err:  # sorted by _failure; a bug is re-raised
+        if files.received() is not None:  # stopped by a signal that a library turned into another error
+            stopped = files.Terminated(files.received())
+            typer.echo(f"{prog}: error: {stopped}", err=True)
+            return stopped.exit_status
         failure = _failure(err)
         if failure is None:
             raise
