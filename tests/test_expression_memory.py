@@ -86,8 +86,8 @@ LONG = {
     "products": "+".join(f"{i}*x*y" for i in range(1, 250)),
     "functions": "+".join(f"sin({i}*x)*exp(-y/{i})" for i in range(1, 80))[:1990].rsplit("+", 1)[0],
     "nested": "sin(" * 29 + "x*y" + ")" * 29 + "+" + "(" * 25 + "x" + "**1.01)" * 25,
-    "shared": "+".join(f"sqrt(x*x+{i})" for i in range(1, 100)) + "*" + "*".join(f"sqrt(x*x+{i})"
-                                                                               for i in range(1, 45)),
+    "repeated": "+".join(f"sqrt(x*x+{i})" for i in range(1, 100)) + "*" + "*".join(f"sqrt(x*x+{i})"
+                                                                                 for i in range(1, 45)),
 }
 
 assert all(len(text) <= MAX_LENGTH for text in LONG.values())
