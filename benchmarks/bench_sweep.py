@@ -285,26 +285,6 @@ def _baseline_jump_gap(mats, lam, e, m, n):
     return total
 
 
-def _baseline_jump_gap(mats, lam, e, m, n):
-    """½ Σ λ_k e_k² after n more steps, by squaring each direction's 2×2 iteration matrix."""
-    total = 0.0
-    for k in range(lam.size):
-        m00, m01, m10, m11 = mats[k, 0], mats[k, 1], mats[k, 2], mats[k, 3]
-        r00, r01, r10, r11 = 1.0, 0.0, 0.0, 1.0
-        p = n
-        while p > 0:
-            if p & 1:
-                r00, r01, r10, r11 = (r00 * m00 + r01 * m10, r00 * m01 + r01 * m11,
-                                      r10 * m00 + r11 * m10, r10 * m01 + r11 * m11)
-            p >>= 1
-            if p > 0:
-                m00, m01, m10, m11 = (m00 * m00 + m01 * m10, m00 * m01 + m01 * m11,
-                                      m10 * m00 + m11 * m10, m10 * m01 + m11 * m11)
-        end = r00 * e[k] + r01 * m[k]
-        total += 0.5 * lam[k] * end * end
-    return total
-
-
 @functools.cache
 def _baseline():
     import numba
