@@ -3,19 +3,21 @@
     python benchmarks/bench_run.py                      # 10⁶ steps of gd, 3 rounds
     python benchmarks/bench_run.py --steps 200000 --repeats 5
 
-Three ways of doing the same 10⁶ gradient-descent steps on the built-in line fit and recording
+Four ways of doing the same 10⁶ gradient-descent steps on the built-in line fit and recording
 φ_t, the look-ahead point, g_t and L[φ_t] at every step:
 
 * **before**: :func:`descentlab.run` as it was with lists of small arrays stacked at the end (the
   runner of git revision ``--before``, 84fb788 by default, loaded from git; skipped without git);
 * **after**: :func:`descentlab.run` now, recording into arrays of T + 1 rows allocated up front;
 * **bare**: a plain numpy loop doing the same update (φ ← φ − α·g, g from the line fit's closed
-  form, exactly as :class:`~descentlab.problems.LinearRegression` computes it) into preallocated
-  arrays, with no divergence check or bookkeeping: the floor for a Python loop.
+  form, exactly as :class:`~descentlab.problems.LinearRegression` computes it, on numpy scalars)
+  into preallocated arrays, with no divergence check or bookkeeping (the baseline issue 13 names);
+* **floats**: the same loop in Python floats, as the line fit's one-point path
+  (:meth:`~descentlab.problems.LinearRegression.loss_one`) computes: the floor for a Python loop.
 
 Every measurement runs in a fresh interpreter (peak resident memory grown during the run, from
 ``ru_maxrss``); the variants are interleaved round by round, and the minimum and median of the
-rounds are printed with the ratios. The three records are compared bit for bit once.
+rounds are printed with the ratios. The four records are compared bit for bit once.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ elif variant == "after":
 
 
 def bare(steps):
+    # The issue's baseline: a plain numpy loop, the line fit's closed form on numpy scalars.
     n, x_bar, y_bar, s_xx, b_star, l_min = line.stats
     params = np.empty((steps + 1, 2)); grads = np.empty((steps, 2)); ahead = np.empty((steps, 2))
     losses = np.empty(steps + 1)
@@ -75,9 +78,36 @@ def bare(steps):
     return params, losses, ahead, grads
 
 
+def floats(steps):
+    # The fastest plain loop we know for two parameters: the line fit's closed form in Python floats
+    # (the same operations as LinearRegression.loss/grad, so the same numbers), rows stored straight
+    # into preallocated arrays, no divergence check or bookkeeping.
+    n, x_bar, y_bar, s_xx, b_star, l_min = line.stats
+    params = np.empty((steps + 1, 2)); grads = np.empty((steps, 2)); ahead = np.empty((steps, 2))
+    losses = np.empty(steps + 1)
+    p0, p1 = start.tolist()
+    params[0] = (p0, p1)
+    a = p0 + p1 * x_bar - y_bar
+    d = p1 - b_star
+    losses[0] = n * a * a + s_xx * d * d + l_min
+    for t in range(steps):
+        g0 = 2.0 * n * (p0 + p1 * x_bar - y_bar)
+        g1 = g0 * x_bar + 2.0 * s_xx * (p1 - b_star)
+        ahead[t] = (p0, p1)
+        grads[t] = (g0, g1)
+        p0, p1 = p0 - LR * g0, p1 - LR * g1
+        params[t + 1] = (p0, p1)
+        a = p0 + p1 * x_bar - y_bar
+        d = p1 - b_star
+        losses[t + 1] = n * a * a + s_xx * d * d + l_min
+    return params, losses, ahead, grads
+
+
 def once(steps):
     if variant == "bare":
         return bare(steps)
+    if variant == "floats":
+        return floats(steps)
     traj = run(opt, line, start, steps)
     return traj.params, traj.losses, traj.lookahead, traj.grads
 
@@ -119,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--before", default=BEFORE, help="git revision of the list-based runner")
     args = parser.parse_args(argv)
     source = before_source(args.before)
-    variants = (["before"] if source is not None else []) + ["after", "bare"]
+    variants = (["before"] if source is not None else []) + ["after", "bare", "floats"]
     if source is None:
         print(f"(git revision {args.before} not available: 'before' is skipped)")
     rows: dict[str, list[dict]] = {v: [] for v in variants}
@@ -143,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         mb = [m["peak"] / 2**20 for m in rows[v]]
         stats[v] = (min(us), statistics.median(us), min(mb), statistics.median(mb))
         print(f"{v:>8} {stats[v][0]:12.2f} {stats[v][1]:8.2f} {stats[v][2]:13.1f} {stats[v][3]:8.1f}")
-    pairs = [("after", "before"), ("after", "bare")] if source is not None else [("after", "bare")]
+    pairs = ([("after", "before")] if source is not None else []) + [("after", "bare"), ("after", "floats")]
     for a, b in pairs:
         print(f"{a}/{b}: time ×{stats[a][0] / stats[b][0]:.2f} (min) "
               f"×{stats[a][1] / stats[b][1]:.2f} (median), "

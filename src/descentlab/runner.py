@@ -124,22 +124,25 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
             raise InputError(f"the loss at start {phi0.tolist()} is not finite ({loss0})")
         losses.stage.append(loss0)
         limit = divergence.limits(loss0)
+        low, high = limit
+        grad_one, loss_one = problem.grad_one, problem.loss_one  # checked once above: φ_0 has P values
         add_params, add_loss, add_ahead, add_grad = (r.stage.append for r in every[:4])
         add_buffers = [r.stage.append for r in recorded]
         for t in range(steps):
             batch = None if plan is None else plan[t]
             x = optimizer.gradient_point(state)
-            g = problem.grad(x, batch)
+            g = grad_one(x, batch)
             if needs_loss:
                 new = optimizer.update(state, g, full_probe or probe(problem, batch))
             else:
                 new = optimizer.update(state, g)
-            loss = float(problem.loss(new.params))
+            loss = loss_one(new.params)
             kept = [new[i] for i in where]
-            reason = divergence.reason_one(loss, limit, kept)
-            if reason is not None:
-                diverged_at, stop_reason = t + 1, reason
-                break
+            if not low <= loss <= high or kept:  # the full rule only off the fast path (NaN fails too)
+                reason = divergence.reason_one(loss, limit, kept)
+                if reason is not None:
+                    diverged_at, stop_reason = t + 1, reason
+                    break
             state = new
             add_params(new.params)
             add_loss(loss)

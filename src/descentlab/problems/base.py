@@ -133,6 +133,16 @@ class Problem:
     def grad(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def loss_one(self, point: np.ndarray) -> float:
+        """L at one point of shape (P,) that the caller has already checked (the runner's loop):
+        the same number as ``float(loss(point))``, without the checks. Problems with a cheaper
+        path for one point override it."""
+        return float(self.loss(point))
+
+    def grad_one(self, point: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        """∂L/∂φ at one checked point of shape (P,): the same as ``grad(point, batch)``."""
+        return self.grad(point, batch)
+
     def _points(self, points: np.ndarray) -> np.ndarray:
         p = np.asarray(points, dtype=np.float64)
         if p.shape[-1:] != (self.n_params,):

@@ -84,6 +84,25 @@ class LinearRegression(DataFit):
         return out
 
 
+    def loss_one(self, point: np.ndarray) -> float:
+        """:meth:`loss` at one point in Python floats: the same operations in the same order, so
+        the same number, at a fraction of numpy's per-call cost (the runner's loop)."""
+        n, x_bar, y_bar, s_xx, b_star, l_min = self.stats
+        p0, p1 = point.tolist()
+        a = p0 + p1 * x_bar - y_bar
+        d = p1 - b_star
+        return n * a * a + s_xx * d * d + l_min
+
+    def grad_one(self, point: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`grad` at one point, in Python floats (the same operations, the same number)."""
+        if batch is not None:
+            return self.grad(point, batch)
+        n, x_bar, y_bar, s_xx, b_star, _ = self.stats
+        p0, p1 = point.tolist()
+        g0 = 2.0 * n * (p0 + p1 * x_bar - y_bar)
+        return np.array((g0, g0 * x_bar + 2.0 * s_xx * (p1 - b_star)))
+
+
 def linear_regression(x, y, *, name: str = "linear-regression", x_label: str = "x",
                       y_label: str = "y", suggested: Suggested | None = None) -> LinearRegression:
     """The book's line-fitting problem for data ``x``, ``y`` (1-D, equal length, N ≥ 2, finite);
