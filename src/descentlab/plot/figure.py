@@ -62,6 +62,7 @@ def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | N
     fig.suptitle(_fit(fig, _title(problem, trajectory, full_params) + _note(sc)), fontsize=13,
                  color=style.DIVERGED_COLOR if trajectory.diverged_at else "black")
     surface3d.fit(fig)  # the 3-D panel's labels inside its own area (layout leaves them out)
+    surface3d.freeze(fig)
     return fig
 
 
