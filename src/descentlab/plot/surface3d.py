@@ -123,9 +123,10 @@ def fit(fig: Figure, passes: int = 1) -> None:
 
 
 def freeze(fig: Figure) -> None:
-    """Keep the layout :func:`fit` ran as the final one: lay the figure out once more only if a
-    pass changed it, then switch the layout engine off, so that saving does not lay it out again
-    (a constrained layout of Figure 6.1 costs ~0.3 s, a third of a cold ``descentlab figure``)."""
+    """Keep the layout :func:`fit` ran as the final one: switch the layout engine off, so that
+    saving does not lay the figure out again (a constrained layout of Figure 6.1 costs ~0.3 s, a
+    third of a cold ``descentlab figure``). The cells then stay exactly those :func:`fit` fitted the
+    3-D labels into; a second layout would move them by a pixel or so after ticks were dropped."""
     engine = fig.get_layout_engine()
     if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
         return
