@@ -67,6 +67,12 @@ MAX_GRID_VALUES = 16_000_000
 needs, e.g. one per example for a data model without a closed form): 128 MiB per intermediate
 array, so a few intermediates stay under 1 GB."""
 
+MAX_SURFACE_WORK = 500_000_000
+"""Example evaluations of one drawn loss surface (grid points × the examples one loss reads): a
+Gabor figure of 90 × 90 points on 2·10⁵ rows (1.6·10⁹) took 2 min 20 s on the 2-core development
+machine, so this is ~20–40 s; the line fit reads one number per point whatever N (its sufficient
+statistics)."""
+
 MAX_FRAMES = 1000
 """Frames of an animation or HTML slider: each is drawn and encoded (~0.1 s a frame), ≈ 2 min."""
 
@@ -259,6 +265,18 @@ def check_grid(resolution: int, values_per_point: int = 1, *, cli: bool = False)
         _refuse(f"{name} {_count(resolution)} × {_count(resolution)} points × {_count(values_per_point)} "
                 f"values each would evaluate ≈ {_bytes(values * _FLOAT)} at once; the limit is "
                 f"{_bytes(MAX_GRID_VALUES * _FLOAT)} (at most {name} {_count(most)} here): lower {name}")
+
+
+def check_surface(resolution: int, examples: int, *, cli: bool = False) -> None:
+    """Refuse a drawn surface of resolution² points whose loss reads ``examples`` examples each
+    beyond :data:`MAX_SURFACE_WORK` (checked before the grid, the framing scan or any contour)."""
+    work = resolution * resolution * max(examples, 1)
+    if work > MAX_SURFACE_WORK:
+        name = _name("resolution", cli)
+        most = math.isqrt(MAX_SURFACE_WORK // max(examples, 1))
+        _refuse(f"{name} {_count(resolution)} on {_plural(examples, 'example')} is {_count(work)} example "
+                f"evaluations for the surface; the limit is {_count(MAX_SURFACE_WORK)} (at most {name} "
+                f"{_count(most)} here): lower {name}")
 
 
 def check_frames(frames: int, pixels: int | None = None, *, cli: bool = False) -> None:

@@ -336,6 +336,8 @@ class Config:
         opts = [s.build() for s in full.optimizers]
         sizes = [s.batch_size for s in full.optimizers]
         check_budget(opts, problem, full.start, full.steps, batch_size=sizes, drawn=drawn, cli=cli)
+        if drawn and full.resolution is not None:  # the surface it is drawn over, checked before the runs
+            budget.check_surface(full.resolution, problem.examples_per_loss, cli=cli)
         slow = sum(o.method.needs_loss for o in opts)
         if not budget.needs_progress(full.steps, len(opts), slow):
             progress = None  # done in well under ~2 s: no bar

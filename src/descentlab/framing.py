@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from descentlab import budget
 from descentlab.errors import InputError
 from descentlab.problems.base import Problem
 
@@ -116,8 +117,11 @@ def _grid_minima(problem: Problem, lo: np.ndarray, hi: np.ndarray, count: int = 
     """The ``count`` lowest strict local minima of the loss on a SCAN × SCAN grid over [lo, hi]
     (interior points lower than their eight neighbours)."""
     gx, gy = np.linspace(lo[0], hi[0], SCAN), np.linspace(lo[1], hi[1], SCAN)
+    rows = budget.chunk_rows(SCAN * (problem.n_examples or 1))  # per-example values bounded
+    z = np.empty((SCAN, SCAN))
     with np.errstate(all="ignore"):
-        z = problem.loss(np.stack(np.meshgrid(gx, gy), axis=-1))
+        for i in range(0, SCAN, rows):
+            z[i:i + rows] = problem.loss(np.stack(np.meshgrid(gx, gy[i:i + rows]), axis=-1))
     z = np.where(np.isfinite(z), z, np.inf)
     inner = z[1:-1, 1:-1]
     lowest = np.isfinite(inner)

@@ -243,6 +243,7 @@ def build(problem: Problem, trajectories: Trajectory | Sequence[Trajectory], *,
     for t in trajs:
         if t.params.shape[1] != 2:
             raise InputError(f"trajectory {t.label} has {t.params.shape[1]} parameters, the problem 2")
+    budget.check_surface(resolution, problem.examples_per_loss)  # the grid and the framing scan
     stopped = [t.diverged_at is not None for t in trajs]
     if bounds is not None:
         xlim = bounds[0] if xlim is None else xlim

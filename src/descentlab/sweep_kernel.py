@@ -34,11 +34,14 @@ import functools
 
 import numpy as np
 
+from descentlab import gap as gap_rule
+
 BLOCK = 64
 """Configurations per block: the SIMD loop's length and the unit of parallel work."""
 CHECK_EVERY = 8
 """Steps between the housekeeping passes (the numpy path compacts and jumps as often)."""
 prange = range  # numba.prange once compiled (see _compiled)
+_gap = gap_rule.gap  # the one gap rule (descentlab.gap), compiled in _compiled
 
 
 def _blocks(mats, lam, e0, steps, safe_tol, tol, floor, low, high, stable, forms, every,
@@ -57,7 +60,7 @@ def _blocks(mats, lam, e0, steps, safe_tol, tol, floor, low, high, stable, forms
         mat = np.zeros((n_dirs, 4, block))  # one array each, so that the SIMD loop's
         state = np.zeros((n_dirs, 2, block))  # alias checks stay few: (e, m) per direction
         gap = np.full(block, gap0)
-        entered = np.full(block, 0 if gap0 <= tol else -1, dtype=np.int64)
+        entered = np.full(block, 0 if _gap(floor + gap0, floor) <= tol else -1, dtype=np.int64)
         gone = np.full(block, -1, dtype=np.int64)
         out = np.full(block, steps, dtype=np.int64)  # the step at which a configuration stopped running
         for k in range(n_dirs):
@@ -93,7 +96,7 @@ def _blocks(mats, lam, e0, steps, safe_tol, tol, floor, low, high, stable, forms
                         last = floor + g
                         inside = (last >= low) & (last <= high)  # False for NaN
                         gone[j] = t if (gone[j] < 0) & (not inside) else gone[j]
-                        entered[j] = -1 if g > tol else (t if entered[j] < 0 else entered[j])
+                        entered[j] = -1 if _gap(last, floor) > tol else (t if entered[j] < 0 else entered[j])
                 else:
                     for j in range(block):
                         gap[j] = 0.0
@@ -111,7 +114,7 @@ def _blocks(mats, lam, e0, steps, safe_tol, tol, floor, low, high, stable, forms
                         last = floor + g
                         inside = (last >= low) & (last <= high)  # False for NaN
                         gone[j] = t if (gone[j] < 0) & (not inside) else gone[j]
-                        entered[j] = -1 if g > tol else (t if entered[j] < 0 else entered[j])
+                        entered[j] = -1 if _gap(last, floor) > tol else (t if entered[j] < 0 else entered[j])
             for j in range(width):  # housekeeping: retire the diverged and the provably finished
                 if out[j] < steps:
                     continue
@@ -178,6 +181,7 @@ def _compiled():
 
     globals()["prange"] = numba.prange
     globals()["_jump_gap"] = numba.njit(cache=True, inline="always")(_jump_gap)
+    globals()["_gap"] = numba.njit(cache=True, inline="always")(gap_rule.gap)
     return numba.njit(parallel=True, cache=True, error_model="numpy")(_blocks)
 
 

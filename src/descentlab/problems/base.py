@@ -115,6 +115,12 @@ class Problem:
         return None
 
     @property
+    def examples_per_loss(self) -> int:
+        """Examples one full-data loss or gradient reads: N for a data fit, 1 for a surface without
+        data or a closed form (the line fit's sufficient statistics). What work budgets count."""
+        return self.n_examples or 1
+
+    @property
     def constant_hessian(self) -> np.ndarray | None:
         """The Hessian of L over all the data where it is the same everywhere (a quadratic), else None."""
         hessian = getattr(self, "hessian", None)

@@ -84,6 +84,11 @@ class LinearRegression(DataFit):
         return out
 
 
+    @property
+    def examples_per_loss(self) -> int:
+        """1: the full-data loss and gradient come from the sufficient statistics, whatever N."""
+        return 1
+
     def loss_one(self, point: np.ndarray) -> float:
         """:meth:`loss` at one point in Python floats: the same operations in the same order, so
         the same number, at a fraction of numpy's per-call cost (the runner's loop)."""
