@@ -10,6 +10,7 @@
     descentlab convert --from book --to pytorch --lr 0.1 --beta 0.9
     descentlab serve                  # the interactive explorer on http://127.0.0.1:8050
     descentlab html -o explore.html   # the same views in one offline page
+    descentlab landscape --model examples.networks:digits_mlp --data digits -o net.png   # a real network
 
 Everything about the optimizers comes from their registry (:mod:`descentlab.optimizers`): the
 names ``--optimizer`` accepts, one option per hyper-parameter (``--lr``, ``--beta``, ``--mode``,
@@ -20,6 +21,7 @@ what ``sweep`` and ``tune`` search. The other shared options are the fields of
 The package: :mod:`~descentlab.cli.options` (the shared options, generated from the configuration
 keys and the registry, and their checks), :mod:`~descentlab.cli.draw` (figure, run, compare,
 lookahead, animate, convert, html, serve), :mod:`~descentlab.cli.search` (rates, sweep, tune),
+:mod:`~descentlab.cli.network` (landscape),
 :mod:`~descentlab.cli.output` (what they print), and here :func:`main`, the one error path.
 Heavy imports (matplotlib) happen inside the commands, so ``descentlab --help`` stays fast.
 Every failure the user can act on prints one line, ``descentlab <command>: error: ...``, and exits
@@ -35,7 +37,7 @@ import numpy as np
 import typer
 
 from descentlab import files
-from descentlab.cli import draw, search  # noqa: F401  (the commands register themselves on ``app``)
+from descentlab.cli import draw, network, search  # noqa: F401  (the commands register themselves on ``app``)
 from descentlab.cli.options import _REFRESH, app
 from descentlab.cli.output import _DATA_LINE
 from descentlab.errors import InputError, one_line

@@ -500,18 +500,23 @@ def _as_tensor(name: str, value: Any, like: torch.Tensor) -> torch.Tensor:
     return t.to(device=like.device)
 
 
-def _check_record(steps: int, every: int, n_params: int, n_buffers: int) -> None:
-    """Refuse, before training, a run whose snapshots exceed :data:`budget.MAX_RECORD_BYTES`."""
+def check_record(steps: int, every: int, n_params: int, n_buffers: int = 2, *, runs: int = 1,
+                 cli: bool = False) -> None:
+    """Refuse, before training, ``runs`` runs whose snapshots (``n_buffers`` vectors of ``n_params``
+    each: φ_t and m_t) exceed :data:`budget.MAX_RECORD_BYTES` together (``cli``: name the options)."""
+    steps_name, every_name = ("--steps", "--every") if cli else ("steps", "every")
     if steps > budget.MAX_STEPS:
-        raise InputError(f"steps {steps:,} is more than the limit of {budget.MAX_STEPS:,} steps per run")
+        raise InputError(f"{steps_name} {steps:,} is more than the limit of {budget.MAX_STEPS:,} steps "
+                         "per run")
     snapshots = steps // every + 2
-    size = 8 * (snapshots * n_params * n_buffers + steps + 1)
+    size = 8 * runs * (snapshots * n_params * n_buffers + steps + 1)
     if size > budget.MAX_RECORD_BYTES:
-        most = max(1, budget.MAX_RECORD_BYTES // (8 * n_params * n_buffers) - 2)
-        raise InputError(f"steps {steps:,} with a snapshot every {every} step(s) of {n_params:,} parameters "
-                         f"would keep ≈ {size / 2**20:,.0f} MiB; the limit is "
-                         f"{budget.MAX_RECORD_BYTES / 2**20:,.0f} MiB (at most {most:,} snapshots here): "
-                         "raise every or lower steps")
+        most = max(1, budget.MAX_RECORD_BYTES // (8 * runs * n_params * n_buffers) - 2)
+        many = f" × {runs} runs" if runs > 1 else ""
+        raise InputError(f"{steps_name} {steps:,} with a snapshot every {every} step(s){many} of "
+                         f"{n_params:,} parameters would keep ≈ {size / 2**20:,.0f} MiB; the limit is "
+                         f"{budget.MAX_RECORD_BYTES / 2**20:,.0f} MiB (at most {most:,} snapshots per run "
+                         f"here): raise {every_name} or lower {steps_name}")
 
 
 def _batches(n: int, batch_size: int | None, seed: int) -> Iterator[torch.Tensor | None]:
@@ -609,7 +614,7 @@ def train(model: torch.nn.Module, loss_fn: Callable, x: Any, y: Any, *, optimize
         raise InputError(f"x has {n} examples and y has {int(y.shape[0])}: they must match")
     if batch_size is not None:
         batch_size = validation.integer("batch_size", batch_size, 1, n)
-    _check_record(steps, every, params_.size(model), 2)
+    check_record(steps, every, params_.size(model), 2)
 
     if make_optimizer is not None:
         opt = make_optimizer(model.parameters())
