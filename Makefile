@@ -15,12 +15,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# torch pinned to the CPU build on this machine's disk (an unpinned torch would fetch a CUDA build of
+# several GB); it and scikit-learn draw the network figure.
 $(VENV)/.demo: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[networks]' "torch==2.13.0"
 	touch $@
 
 $(VENV)/.test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,networks]'
 	touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo
@@ -34,6 +36,7 @@ demo: $(VENV)/.demo
 	$(BIN)/descentlab compare -o out/compare.png
 	$(BIN)/descentlab lookahead -o out/lookahead.png
 	$(BIN)/descentlab animate -o out/race.gif
+	$(BIN)/descentlab landscape --model examples.networks:wave_mlp --data examples/data/wave.csv -o out/landscape-wave.png
 	@echo "figures written to out/"
 
 test: $(VENV)/.test

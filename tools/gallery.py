@@ -142,6 +142,8 @@ def main() -> int:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     make_inputs(folder)
+    # the README's commands run from the repository's root: examples/ (model factories, data) beside them
+    shutil.copytree(ROOT / "examples", folder / "examples", ignore=shutil.ignore_patterns("__pycache__"))
     exe = Path(sys.executable).with_name("descentlab")
     env = {**os.environ, "MPLBACKEND": "Agg", "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     index = []
