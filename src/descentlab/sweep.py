@@ -11,7 +11,7 @@ that overshoots and rises above the tolerance again is not converged yet.
 
 The configurations run together through the **same** update rules as :func:`descentlab.run`
 (:mod:`descentlab.optimizers` with array-valued hyper-parameters, one row per configuration), so
-a sweep cell and a single run agree. Speed comes from three things:
+a sweep cell and a single run agree. Speed comes from these:
 
 * every step is a handful of whole-array numpy operations over all active configurations;
 * configurations that diverged leave the active set (it is compacted every few steps);
@@ -22,8 +22,14 @@ a sweep cell and a single run agree. Speed comes from three things:
   V(x) = Σ_k ‖M^k x‖² only decreases along the run, and bounds every later e² by (P⁻¹)₀₀·V(x), so
   ½ Σ λ_k (P_k⁻¹)₀₀·V_k(x_t) ≤ tol at step t means no later step can rise above the tolerance;
 * there, with numba installed (``descentlab[fast]``), one compiled parallel loop runs the
-  eigen-direction recurrences instead (:mod:`descentlab.sweep_kernel`); ``engine="numpy"``
-  forces the plain path, and the tests compare the two.
+  eigen-direction recurrences instead (:mod:`descentlab.sweep_kernel`);
+* on other problems with a compiled model (the Gabor fit, expression problems) and all the data,
+  a linear method runs in a compiled parallel loop over the configurations
+  (:mod:`descentlab.sweep_general`), its update read off the registry's iteration matrices;
+* on the numpy path, where the gradient is taken at φ itself, the loss at φ_{t+1} and the next
+  gradient come from one fused pass (``value_and_grad`` of the data problems).
+
+``engine="numpy"`` forces the plain path, and the tests compare the engines cell by cell.
 
 Memory is bounded by running the configurations in chunks.
 """
@@ -37,10 +43,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from descentlab import budget, divergence, theory, validation
+from descentlab import gap as gap_rule
 from descentlab import optimizers as optim
 from descentlab.errors import InputError, one_line
 from descentlab.optimizers.registry import buffers
-from descentlab.problems import LinearRegression, MeanFit
 from descentlab.problems.base import Problem
 from descentlab.runner import draw_batches, probe
 
@@ -119,6 +125,7 @@ class SweepResult:
     minima_loss: tuple[float, ...] = ()
     final_grad: np.ndarray | None = None
     grad_tol: float = 0.0
+    tol_note: str | None = None  # why tol is not the one asked for (descentlab.gap.tolerance)
 
     @property
     def diverged(self) -> np.ndarray:
@@ -201,9 +208,10 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         mesh: True: the product of the axes (a grid); False: the axes are parallel lists of
             equal length (one configuration per index).
         chunk: configurations run at once (bounds memory).
-        engine: "numpy" (the optimizers themselves), "numba" (the compiled kernel of
-            :mod:`descentlab.sweep_kernel`, for linear methods on quadratics with all the data;
-            needs ``descentlab[fast]``) or "auto" (numba where it applies and is installed).
+        engine: "numpy" (the optimizers themselves), "numba" (a compiled kernel for linear
+            methods with all the data: :mod:`descentlab.sweep_kernel` on quadratics,
+            :mod:`descentlab.sweep_general` on problems with a compiled model; needs
+            ``descentlab[fast]``) or "auto" (numba where it applies and is installed).
         progress: ``progress(done, total)`` after each chunk.
     """
     spec = optim.get(method)
@@ -255,15 +263,20 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
     floor = problem.min_loss
     gap0 = loss0 - (floor or 0.0)
     tol = max(gap0, 1e-300) * 1e-6 if tol is None else validation.positive("tol", tol)
+    chosen = gap_rule.tolerance_for(problem, tol)  # never below float64's resolution (descentlab.gap)
+    tol = chosen.value
     bound = divergence.limits(loss0)  # the one rule: above the band diverged, below it unbounded below
     if engine not in ("auto", "numpy", "numba"):
         raise InputError(f"engine must be auto, numpy or numba, got {engine!r}")
-    runner = _Engine(problem, method, phi0, steps, tol, floor, bound)
-    compiled = engine != "numpy" and runner.quadratic is not None and batch_size is None \
-        and compiled_available()
+    runner = _Engine(problem, method, phi0, steps, tol, floor, bound, loss0)
+    compiled = engine != "numpy" and batch_size is None and compiled_available()
+    general = None
+    if compiled and runner.quadratic is None:
+        general = runner.general(hyper)
+        compiled = general is not None
     if engine == "numba" and not compiled:
         raise InputError("the numba engine needs numba (pip install 'descentlab[fast]') and a linear method "
-                         "on a quadratic problem with all the data")
+                         "with all the data, on a quadratic or a problem with a compiled model")
 
     total = len(columns[0]) if columns else 1
     out = {k: np.empty((total, len(seeds))) for k in ("final", "tol", "div", "near", "slope")}
@@ -276,8 +289,12 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
             plan = draw_batches(problem.n_examples, batch_size, steps, seed)
         for lo in range(0, total, chunk):
             part = {k: v[lo:lo + chunk] if isinstance(v, np.ndarray) else v for k, v in hyper.items()}
-            final, reached, diverged, near, slope = (runner.run_compiled(part) if compiled
-                                                     else runner.run(part, plan))
+            if general is not None:
+                final, reached, diverged, near, slope = runner.run_general(general, slice(lo, lo + chunk))
+            elif compiled:
+                final, reached, diverged, near, slope = runner.run_compiled(part)
+            else:
+                final, reached, diverged, near, slope = runner.run(part, plan)
             out["final"][lo:lo + chunk, s] = final
             out["tol"][lo:lo + chunk, s] = reached
             out["div"][lo:lo + chunk, s] = diverged
@@ -291,6 +308,7 @@ def sweep(problem: Problem, method: str, grid: dict[str, Sequence[float]], *, st
         min_loss=floor, final_loss=out["final"].reshape(*shape, len(seeds)),
         steps_to_tol=out["tol"].astype(np.int64).reshape(*shape, len(seeds)),
         diverged_at=out["div"].astype(np.int64).reshape(*shape, len(seeds)), fixed=fixed, start_gap=gap0,
+        tol_note=chosen.note,
         nearest_minimum=out["near"].astype(np.int64).reshape(*shape, len(seeds)),
         final_grad=out["slope"].reshape(*shape, len(seeds)),
         grad_tol=float(np.linalg.norm(problem.grad(phi0))) * math.sqrt(tol / gap0) if gap0 > 0 else 0.0,
@@ -302,19 +320,16 @@ def gradient_examples(problem: Problem, batch_size: int | None) -> int:
     the problem has a closed form on all of it (the line fit's statistics, summed or averaged)."""
     if problem.n_examples is None:
         return 1
-    if batch_size is not None:
-        return batch_size
-    closed = isinstance(problem, LinearRegression) or \
-        (isinstance(problem, MeanFit) and isinstance(problem.base, LinearRegression))
-    return 1 if closed else problem.n_examples
+    return batch_size if batch_size is not None else problem.examples_per_loss
 
 
 class _Engine:
     """Runs one chunk of configurations; see the module docstring for the tricks."""
 
     def __init__(self, problem: Problem, method: str, phi0: np.ndarray, steps: int, tol: float,
-                 floor: float | None, bound: divergence.Limits):
+                 floor: float | None, bound: divergence.Limits, loss0: float | None = None):
         self.problem, self.method, self.phi0, self.steps = problem, method, phi0, steps
+        self.loss0 = loss0
         self.spec = optim.get(method)
         self.tol, self.floor, self.bound = tol, floor or 0.0, bound
         self.quadratic = None
@@ -357,24 +372,31 @@ class _Engine:
         if jump:
             stable, forms = self._envelopes(hyper)
         alive = np.ones(n, dtype=bool)  # rows of the current (compacted) arrays still running
+        # the gradient taken at φ itself, on all the data: one fused pass gives L[φ_{t+1}] and the next one
+        fused = plan is None and hasattr(self.problem, "value_and_grad") and \
+            opt.gradient_point(state) is state.params
+        ahead = None  # ∇L[φ_t] from the previous step's fused pass
         with np.errstate(all="ignore"):
-            gap = self.problem.loss(state.params) - self.floor
-            entered[gap <= self.tol] = 0
+            loss = self.problem.loss(state.params)
+            entered[gap_rule.gap(loss, self.floor) <= self.tol] = 0
             if self.steps == 0:
-                final[:] = gap + self.floor
+                final[:] = loss
                 near[:], slope[:] = self._nearest(state.params)
             for t in range(self.steps):
                 batch = None if plan is None else plan[t]
-                grad = self.problem.grad(opt.gradient_point(state), batch)
+                grad = ahead if ahead is not None else self.problem.grad(opt.gradient_point(state), batch)
                 if self.spec.needs_loss:
                     state = opt.update(state, grad, probe(self.problem, batch))
                 else:
                     state = opt.update(state, grad)
-                loss = self.problem.loss(state.params)
+                if fused:
+                    loss, ahead = self.problem.value_and_grad(state.params)
+                else:
+                    loss = self.problem.loss(state.params)
                 bad = divergence.diverged(loss, self.bound, buffers(state).values()) & alive
                 diverged[idx[bad]] = t + 1
                 alive &= ~bad
-                below = loss - self.floor <= self.tol
+                below = gap_rule.gap(loss, self.floor) <= self.tol
                 entered[idx[alive & below & (entered[idx] < 0)]] = t + 1
                 entered[idx[alive & ~below]] = -1
                 if t + 1 == self.steps:
@@ -395,6 +417,7 @@ class _Engine:
                         break
                     state = type(state)(*(a[alive] if isinstance(a, np.ndarray) and a.ndim >= 1 else a
                                           for a in state))
+                    ahead = None if ahead is None else ahead[alive]
                     opt = self._build(hyper, idx)
                     alive = np.ones(idx.size, dtype=bool)
         entered[diverged >= 0] = -1
@@ -405,7 +428,7 @@ class _Engine:
         lam = self.quadratic[0]
         n = max((len(v) for v in hyper.values() if isinstance(v, np.ndarray)), default=1)
         cols = {k: (v if isinstance(v, np.ndarray) else np.full(n, v))[rows][:, None]
-                for k, v in hyper.items()}
+                for k, v in {**self.spec.defaults(), **hyper}.items()}  # defaults where the grid has none
         return self.spec.linear.matrix(cols, lam[None, :])
 
     def run_compiled(self, hyper: dict):
@@ -416,8 +439,78 @@ class _Engine:
         stable, forms = self._envelopes(hyper)
         final, reached, diverged = sweep_kernel.run_quadratic(
             self._matrices(hyper), lam, (self.phi0 - centre) @ vectors, self.steps,
-            self.tol * (1.0 - SAFETY), self.tol, self.floor, self.bound, stable, forms)
+            gap_rule.stays_below(self.tol, self.floor, SAFETY), self.tol, self.floor, self.bound,
+            stable, forms)
         return final, reached, diverged, np.where(diverged >= 0, -1, 0), np.full(len(final), np.nan)
+
+    def general(self, hyper: dict):
+        """(compiled model, update coefficients) for :meth:`run_general`, or None where the compiled
+        non-quadratic kernel does not apply: no compiled model, a method that is not linear, or one
+        whose registered matrix is not of the form the kernel assumes or does not match the
+        method's own update (checked on random states)."""
+        from descentlab import sweep_general
+
+        linear = self.spec.linear
+        if linear is None or self.spec.needs_loss:
+            return None
+        n = max((len(v) for v in hyper.values() if isinstance(v, np.ndarray)), default=1)
+        hyper = {**self.spec.defaults(), **hyper}  # β = 0.9 where the grid leaves it out
+        coef = sweep_general.coefficients(linear.matrix, hyper, n, momentum=linear.momentum is not None)
+        if coef is None or not self._agrees(hyper, coef, n):
+            return None
+        model = sweep_general.model_for(self.problem)
+        return None if model is None else (model, coef)
+
+    def _agrees(self, hyper: dict, coef, n: int) -> bool:
+        """Whether the optimizer itself takes its gradient at φ + c·m and steps to
+        φ + a01·m + u0·g, m' = a11·m + u1·g (to 1e-9 of the step), keeping no other buffer."""
+        rng = np.random.default_rng(0)
+        phi, m, g = rng.standard_normal((3, n, len(self.phi0)))
+        c, a01, a11, u0, u1 = (v[:, None] for v in coef)
+        with np.errstate(all="ignore"):  # steps of order one, even for α = 1e300
+            m /= np.maximum.reduce([np.abs(c), np.abs(a01), np.abs(a11), np.ones_like(c)])
+            g /= np.maximum.reduce([np.abs(u0), np.abs(u1), np.ones_like(c)])
+        opt = self._build(hyper)
+        state = opt.init(phi)
+        name = self.spec.linear.momentum
+        if set(buffers(state)) != ({name} if name else set()):
+            return False
+        if name:
+            state = state._replace(**{name: m})
+        else:
+            m = np.zeros_like(m)
+
+        def near(got, base, *terms) -> bool:
+            size = sum(np.abs(v) for v in terms)
+            want = sum(terms)
+            return bool(np.all(np.abs((got - base) - want) <= 1e-9 * size + 8e-16 * np.abs(base)))
+
+        with np.errstate(all="ignore"):
+            point = opt.gradient_point(state)
+            new = opt.update(state, g)
+            ok = near(point, phi, c * m) and near(new.params, phi, a01 * m, u0 * g)
+            return ok and (not name or near(getattr(new, name), 0.0, a11 * m, u1 * g))
+
+    def run_general(self, prepared, rows: slice):
+        """The same as :meth:`run`, by the compiled kernel of :mod:`descentlab.sweep_general`, for
+        the configurations ``rows`` (prepared by :meth:`general` for all of them)."""
+        from descentlab import sweep_general
+
+        model, coef = prepared
+        part = sweep_general.Coefficients(*(v[rows] for v in coef))
+        n = len(part.c)
+        params = np.empty((n, len(self.phi0)))
+        loss0 = float(self.problem.loss(self.phi0)) if self.loss0 is None else self.loss0
+        final, reached, diverged = sweep_general.run(
+            model.vg_block, part, self.phi0, self.steps, self.tol, self.floor, self.bound, model.x, model.y,
+            value_block=model.value_block, momentum=self.spec.linear.momentum is not None, loss0=loss0,
+            count=model.count, params=params)
+        near, slope = np.full(n, -1), np.full(n, np.nan)
+        ok = diverged < 0
+        if ok.any():
+            with np.errstate(all="ignore"):
+                near[ok], slope[ok] = self._nearest(params[ok])
+        return final, reached, diverged, near, slope
 
     def _envelopes(self, hyper: dict) -> tuple[np.ndarray, np.ndarray]:
         """Which configurations may jump (stable, with a usable envelope) and their envelope forms."""
@@ -440,7 +533,7 @@ class _Engine:
         f = forms[configs]
         bound = 0.5 * np.sum(self.quadratic[0] * (f[..., 0, 0] * e * e + 2 * f[..., 0, 1] * e * m
                                                   + f[..., 1, 1] * m * m), axis=1)
-        return bound <= self.tol * (1.0 - SAFETY)
+        return bound <= gap_rule.stays_below(self.tol, self.floor, SAFETY)
 
     def _jump(self, state, idx, rows, hyper, remaining: int) -> np.ndarray:
         """L[φ_T] for the rows given, from their state now, by M^remaining in each eigen-direction."""

@@ -149,6 +149,8 @@ def sweep(
     result = sweep_mod.sweep(prob, method.name, grid, steps=cfg.steps, start=full.start, tol=cfg.tol,
                              fixed=held, seeds=range(cfg.seeds),
                              batch_size=cfg.batch_size, progress=progress_bar(None, "sweeping"))
+    if result.tol_note:
+        _echo(f"note: {result.tol_note}", err=True)
     plot.save(plot.sweep_map(result, prob), output)
     best = result.best()
     where = tuple(int(np.argmin(np.abs(values - best[name]))) for name, values in result.axes.items())

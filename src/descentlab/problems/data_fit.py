@@ -6,6 +6,11 @@ r"""Problems that fit a model f[x, φ] to data {x_i, y_i} by the sum of squared 
         \frac{\partial f[x_i, \phi]}{\partial \phi}
 
 :func:`with_reduction` gives the same fit with the mean over the examples instead (:class:`MeanFit`).
+
+Where both are needed at one point (a sweep's loss at φ_{t+1} and the gradient taken there next),
+:meth:`DataFit.value_and_grad` gives them from one pass: one prediction, the residuals r_i reused
+for the sum Σ r_i² and for Σ 2 r_i ∂f/∂φ. A model may fuse further (:class:`~descentlab.problems.gabor.Gabor`
+computes its transcendental functions once per point, with no stacked Jacobian).
 """
 
 from __future__ import annotations
@@ -55,6 +60,24 @@ class DataFit(Problem):
         r = self.predict(p, x) - y
         return 2.0 * np.einsum("...n,...np->...p", r, self.jacobian(p, x))
 
+    def value_and_grad(self, points: np.ndarray,
+                       batch: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(L, ∂L/∂φ) at the same ``points``, shapes (...) and (..., P), from one pass over the data.
+
+        Equal to ``(loss(points, batch), grad(points, batch))`` up to rounding. A subclass that
+        computes its loss or gradient its own way (a closed form, blocks of points) gets exactly
+        those two; one that gives only ``predict`` and ``jacobian`` shares the residuals."""
+        own = type(self)
+        if own.loss is not DataFit.loss or (own.grad is not DataFit.grad and own._fused is DataFit._fused):
+            return self.loss(points, batch), self.grad(points, batch)
+        x, y = self._data(batch)
+        return self._fused(self._points(points), x, y)
+
+    def _fused(self, p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(L, ∂L/∂φ) at checked points ``p`` on data ``x``, ``y``: one prediction, one Jacobian."""
+        r = self.predict(p, x) - y
+        return np.sum(r * r, axis=-1), 2.0 * np.einsum("...n,...np->...p", r, self.jacobian(p, x))
+
 
 REDUCTIONS = ("sum", "mean")
 """How a data loss adds its examples up: the book's sum (the default), or their mean."""
@@ -82,6 +105,11 @@ class MeanFit(DataFit):
         return "mean"
 
     @property
+    def examples_per_loss(self) -> int:
+        """As the base problem (the mean reads what the sum reads)."""
+        return self.base.examples_per_loss
+
+    @property
     def hessian(self) -> np.ndarray | None:
         """The base problem's constant Hessian divided by N (None where it has none)."""
         h = self.base.constant_hessian
@@ -102,6 +130,13 @@ class MeanFit(DataFit):
 
     def grad(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
         return self.base.grad(points, batch) / self._count(batch)
+
+    def value_and_grad(self, points: np.ndarray,
+                       batch: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The base problem's fused (L, ∂L/∂φ), both divided by the examples counted."""
+        value, grad = self.base.value_and_grad(points, batch)
+        count = self._count(batch)
+        return value / count, grad / count
 
 
 def with_reduction(problem: DataFit, reduction: str = "sum") -> DataFit:

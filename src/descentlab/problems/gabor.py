@@ -8,6 +8,20 @@ r"""The book's Gabor model (Figure 6.2): a non-convex fit with local minima.
 With z = φ0 + 0.06·φ1·x: ∂f/∂z = exp(−z²/32)·(cos z − z·sin z / 16),
 ∂z/∂φ0 = 1, ∂z/∂φ1 = 0.06·x.
 
+**Loss and gradient in one pass.** With r_i = f[x_i, φ] − y_i and
+d_i = 2·r_i·∂f/∂z (z_i),
+
+.. math::
+    L = \sum_i r_i^2, \qquad \frac{\partial L}{\partial \phi_0} = \sum_i d_i, \qquad
+    \frac{\partial L}{\partial \phi_1} = 0.06 \sum_i d_i\, x_i,
+
+so z, sin z, cos z and exp(−z²/32) are computed once per point and the residual times the
+derivative is reduced directly (:meth:`Gabor.value_and_grad`; :meth:`Gabor.grad` is its second
+half): no stacked (…, N, 2) Jacobian. :func:`value_and_grad_one` and :func:`value_one` are the same
+sums for one point φ as scalar loops, in the compiled-model convention ``L = vg(phi, grad_out, x, y)``
+(numba compiles them as they are); the compiled sweep (:mod:`descentlab.sweep_general`) runs the
+same sums vectorised across configurations and is tested against them.
+
 **Suggested settings.** The built-in data (:func:`descentlab.datasets.gabor`) keep the hand-picked
 :data:`FIGURE_6_2`. For your data the model's shape is fixed, so what carries over is where the
 Gabor sits along x: the built-in start (−1.5, 8.5) and view are moved to your x by the map that
@@ -58,6 +72,60 @@ class Gabor(DataFit):
         z = p[..., 0, None] + 0.06 * p[..., 1, None] * x
         dfdz = np.exp(-z * z / 32.0) * (np.cos(z) - z * np.sin(z) / 16.0)
         return np.stack([dfdz, dfdz * 0.06 * x], axis=-1)
+
+    def _fused(self, p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(L, ∂L/∂φ) from one pass over the data (see the module docstring)."""
+        z = p[..., 0, None] + 0.06 * p[..., 1, None] * x
+        s = np.sin(z)
+        e = np.exp(-z * z / 32.0)
+        r = s * e - y
+        d = 2.0 * r * e * (np.cos(z) - z * s / 16.0)
+        grad = np.empty(p.shape)
+        grad[..., 0] = np.sum(d, axis=-1)
+        grad[..., 1] = 0.06 * (d @ x)
+        return np.sum(r * r, axis=-1), grad
+
+    def grad(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
+        """∂L/∂φ by the fused pass (:meth:`value_and_grad`), without the stacked Jacobian."""
+        x, y = self._data(batch)
+        return self._fused(self._points(points), x, y)[1]
+
+
+def value_and_grad_one(phi, grad_out, x, y):
+    """L[φ] for one point ``phi`` (2,), writing ∂L/∂φ into ``grad_out`` (2,): the fused sums of the
+    module docstring as a scalar loop over the data, one sin, cos and exp per point, in the calling
+    convention of compiled models (:mod:`descentlab.sweep_general`); numba compiles it as it is,
+    and plain Python runs it too (the same numbers up to rounding)."""
+    p0 = phi[0]
+    p1 = 0.06 * phi[1]
+    total = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    for i in range(x.shape[0]):
+        z = p0 + p1 * x[i]
+        s = np.sin(z)
+        e = np.exp(-z * z / 32.0)
+        r = s * e - y[i]
+        total += r * r
+        d = 2.0 * r * e * (np.cos(z) - z * s / 16.0)
+        g0 += d
+        g1 += d * x[i]
+    grad_out[0] = g0
+    grad_out[1] = 0.06 * g1
+    return total
+
+
+def value_one(phi, x, y):
+    """L[φ] alone for one point (a sin and an exp per point): the loss a sweep records at φ_{t+1}
+    when its next gradient is taken elsewhere (Nesterov's look-ahead)."""
+    p0 = phi[0]
+    p1 = 0.06 * phi[1]
+    total = 0.0
+    for i in range(x.shape[0]):
+        z = p0 + p1 * x[i]
+        r = np.sin(z) * np.exp(-z * z / 32.0) - y[i]
+        total += r * r
+    return total
 
 
 def gabor(x, y, *, name: str = "gabor", minima=None, x_label: str = "x", y_label: str = "y",
