@@ -1,8 +1,12 @@
-"""examples/tour.ipynb runs top to bottom, headless, and shows its figures and animation."""
+"""examples/tour.ipynb runs top to bottom, headless, and shows its figures, its animation and the
+explorer inline (dl.explore: an iframe of a server on 127.0.0.1 that answers while the kernel runs)."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -17,7 +21,20 @@ def test_tour_executes_and_shows_figures(tmp_path):
     shutil.copy(TOUR, tmp_path / TOUR.name)
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()  # jupyter_client runs the "python3" kernel with this very interpreter
+    # jupyter_client runs the "python3" kernel with this very interpreter; the kernel stays up
+    # until the block ends, so the explorer the notebook started can be asked for its page
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        html = "".join(o.get("data", {}).get("text/html", "") for cell in nb.cells
+                       if cell.cell_type == "code" for o in cell.outputs)
+        (address,) = re.findall(r'<iframe[^>]*src="(http://127\.0\.0\.1:\d+/)"', html)
+        with urllib.request.urlopen(address + "_dash-layout", timeout=30) as response:
+            assert response.status == 200
+            layout = response.read().decode()
+    # the page starts on the notebook's line fit with the three methods it names
+    values = dict(_values(json.loads(layout)))
+    assert values["problem"] == "line-fit" and values["optimizers"] == ["gd", "momentum", "nesterov"]
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
@@ -27,3 +44,17 @@ def test_tour_executes_and_shows_figures(tmp_path):
     assert (tmp_path / "race.gif").exists()
     text = "".join(o.get("text", "") for o in outputs)
     assert "look-ahead point recorded" in text and "L − L_min" in text
+    assert f"explorer on {address}" in text
+
+
+def _values(node):
+    """(id, value) of every component with a plain id and a value in a Dash layout's JSON."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if isinstance(props, dict) and isinstance(props.get("id"), str) and "value" in props:
+            yield props["id"], props["value"]
+        for v in node.values():
+            yield from _values(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _values(v)

@@ -10,6 +10,8 @@ is imported on first use, so ``import descentlab`` never pays for matplotlib or 
 ``dl.plot`` (matplotlib figures), ``dl.scene`` (what a figure draws), ``dl.theory``,
 ``dl.sweep``, ``dl.tune``, ``dl.conventions``, ``dl.config`` and ``dl.catalogue`` (the problems
 by name). ``dl.run`` is the function; its module is :mod:`descentlab.runner`.
+``dl.explore(problem, optimizers)`` serves the interactive explorer (inline in Jupyter, else in the
+browser; :func:`descentlab.web.jupyter.explore`, needs the ``web`` extra), imported on first use.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ __version__ = "0.1.0"
 
 _LAZY = ("catalogue", "config", "conventions", "plot", "scene", "sweep", "theory", "tune")
 """Modules imported on first access as ``descentlab.<name>``."""
+_LAZY_FUNCTIONS = {"explore": "descentlab.web.jupyter"}
+"""Functions imported on first access as ``descentlab.<name>``, from these modules."""
 
 __all__ = [
     "Trajectory", "datasets", "draw_batches", "optimizers", "problems", "run", "run_many", *_LAZY,
+    *_LAZY_FUNCTIONS,
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f"descentlab.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'descentlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_LAZY_FUNCTIONS})
