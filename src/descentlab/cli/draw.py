@@ -308,11 +308,17 @@ def convert(
 @app.command(help=(
     "Write one self-contained HTML page to explore the runs in any browser, offline: the data and "
     "the model, the 3-D loss surface, the contour map with every path (for Nesterov, the look-ahead "
-    "point and the gradient step taken there) and the loss per step, with a slider over the iterates."))
+    "point and the gradient step taken there) and the loss per step, with a slider over the iterates. "
+    "On two-parameter problems it also embeds, per optimizer, runs over a grid of α (9 values, α/4 … 4α) "
+    "and β (7 values) computed in advance, with α and β sliders that swap the path, loss curve and "
+    "model line live (the page stays under 15 MB; long runs keep every k-th iterate)."))
 @with_options()
 def html(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.html).")]
     = Path("explore.html"),
+    grid: Annotated[bool | None, typer.Option(
+        "--grid/--no-grid", help="Embed the α/β grid of runs and its sliders (default: on for a "
+        "two-parameter problem drawn without a slice).")] = None,
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
     dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
@@ -326,9 +332,23 @@ def html(
     except ImportError:
         raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
     cfg, prob, trajs, (view, shown, full) = _drawn_runs(cfg, "html", config, output, ("html", "htm"))
-    write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
-               log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames, **_view(cfg))
+    plain = full is None and view is prob and prob.n_params == 2
+    if grid and not plain:
+        raise UsageError("--grid needs a two-parameter problem drawn without --slice: its runs are "
+                         "drawn as they are")
+    notes: list[str] = []
+    try:
+        write_html(view, shown, output, title=cfg.title, resolution=cfg.resolution,
+                   log_levels=_levels(cfg.levels), full_params=full, max_frames=cfg.frames,
+                   grid=grid if plain or grid is not None else False, steps=cfg.resolved(prob).steps,
+                   names=[s.name for s in cfg.optimizers], source=prob, note=notes.append, **_view(cfg))
+    except InputError as err:
+        raise UsageError(str(err)) from None
     _wrote(prob, trajs, output)
+    if grid is None and not plain:
+        notes.append("no α/β grid in the page (it needs a two-parameter problem drawn without a slice)")
+    for line in notes:
+        _echo(f"note: {line}")
 
 
 @app.command(help=(
