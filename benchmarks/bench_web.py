@@ -29,6 +29,15 @@ twice sends a bad value (which must come back as a message, not a failure). Any 
 a timeout, or an answer without figures (or, for the bad values, without the message) counts as
 an error. Loopback only; the whole test stops at ``--deadline`` seconds.
 
+BROWSER: the page's own scrubbing (:mod:`descentlab.web.motion`) in Debian's Chromium driven by
+Playwright (skipped, with a line saying so, when either is missing): the real server in a thread on
+127.0.0.1, the explorer at ``--steps`` steps, ``--scrub`` steps of the iterate slider by keyboard.
+Each step's frame time is the update's own JavaScript plus the rendering of the frame that shows
+it (``descentlabMotion.times``); printed as p50/p99 next to the server's time for the same scrub
+(the patch above), with the requests the page made while scrubbing (target 0), the play button's
+frames per second, and the time and size of the one answer that carries every iterate's motion.
+Targets: p50 ≤ 16 ms, p99 ≤ 50 ms, play ≥ 30 fps.
+
 The script is a report: it exits with status 0 and prints ``TARGET MISSED`` or ``ERRORS`` lines
 when something is off.
 """
@@ -50,6 +59,8 @@ import urllib.request
 from collections import defaultdict
 
 TARGET_P50_S = 0.050
+TARGET_FRAME_MS = (16.0, 50.0)  # browser scrub frame p50, p99
+TARGET_FPS = 30.0
 OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
 SERVER = ("from descentlab.web.app import create_app, make_server; "
           "s = make_server(create_app(), '127.0.0.1', 0); print(s.server_port, flush=True); "
@@ -247,6 +258,79 @@ def load_test(url: str, clients: int, updates: int, steps: int, deadline_s: floa
             "planned": clients * updates}
 
 
+# ---- browser ---------------------------------------------------------------------------------------
+
+FRAME_JS = "() => descentlabMotion.times"
+
+
+def bench_browser(steps: int, scrub: int) -> dict | str:
+    """Scrub ``scrub`` steps by keyboard in Chromium and play 2 s: frame times, requests, fps;
+    or a line saying why the browser part did not run."""
+    import logging
+    import pathlib
+
+    chromium = pathlib.Path(os.environ.get("DESCENTLAB_CHROMIUM", "/usr/bin/chromium"))
+    if not (chromium.is_file() and os.access(chromium, os.X_OK)):
+        return f"not run: no Chromium at {chromium} (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "not run: no playwright (pip install playwright; its browsers are not needed)"
+    from descentlab.web.app import create_app, make_server
+    from descentlab.web.motion import size
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = create_app()
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    label = ("(t) => { const e = document.querySelector('#iterate-label');"
+             " return e !== null && e.innerText.includes(t); }")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1500, "height": 950})
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            page.wait_for_selector("#view-contour .js-plotly-plot .main-svg")
+            page.wait_for_function(label, arg="iterate t = ")
+            page.locator("#steps").fill(str(steps))
+            page.wait_for_function(label, arg=f"of {steps}")
+            thumb = page.locator("#iterate [role=slider]")
+            thumb.focus()
+            thumb.press("Home")
+            page.wait_for_function(f"() => (descentlabMotion.motion || {{}}).last === {steps}")
+            page.wait_for_function(label, arg=f"iterate t = 0 of {steps}")
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url) if "_dash-update" in r.url else None)
+            page.evaluate("() => { descentlabMotion.times = []; }")
+            n = min(scrub, steps)
+            for t in range(1, n + 1):
+                thumb.press("ArrowRight")
+                page.wait_for_function(label, arg=f"iterate t = {t} of {steps}")
+            page.wait_for_function(f"() => descentlabMotion.times.length >= {n}")
+            times = page.evaluate(FRAME_JS)
+            page.click("#play")
+            page.wait_for_function("() => descentlabMotion.played > 5")
+            a = page.evaluate("() => [descentlabMotion.played, performance.now()]")
+            page.wait_for_timeout(2000)
+            b = page.evaluate("() => [descentlabMotion.played, performance.now()]")
+            page.click("#play")
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    values = app.explorer.page_values(steps=steps)
+    explorer = type(app.explorer)()  # a fresh cache: the motion's first making, timed
+    t0 = time.perf_counter()
+    motion = explorer.motion(values, None)
+    made = time.perf_counter() - t0
+    return {"times": times, "requests": len(requests), "fps": (b[0] - a[0]) / ((b[1] - a[1]) / 1000),
+            "motion_s": made, "motion_bytes": size(motion)}
+
+
 # ---- report ---------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,8 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=50, help="updates per client in the load test")
     parser.add_argument("--deadline", type=float, default=180.0,
                         help="stop the load test after this many seconds")
+    parser.add_argument("--scrub", type=int, default=100,
+                        help="browser scrub steps by keyboard (default 100)")
+    parser.add_argument("--no-browser", action="store_true", help="leave out the browser part")
     args = parser.parse_args(argv)
-    for name in ("steps", "samples", "clients", "updates"):
+    for name in ("steps", "samples", "clients", "updates", "scrub"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
 
@@ -275,6 +362,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"full update / library alone = {p50 / base:.2f}")
     verdict = "ok" if p50 <= TARGET_P50_S else "TARGET MISSED"
     print(f"full update p50 = {p50 * 1000:.1f} ms (target ≤ {TARGET_P50_S * 1000:.0f} ms): {verdict}")
+
+    if not args.no_browser:
+        print(f"\nBROWSER: {min(args.scrub, args.steps)} keyboard scrub steps in Chromium, line fit, "
+              f"the featured optimizers × {args.steps} steps")
+        found = bench_browser(args.steps, args.scrub)
+        if isinstance(found, str):
+            print(found)
+        else:
+            frames, server = found["times"], times["scrubber (patch)"]
+            f50, f99 = statistics.median(frames), percentile(frames, 99)
+            print(f"{'scrub, one step':28s}{'p50':>10s}{'p99':>11s}")
+            print(f"{'  server (patch, above)':28s}{ms(statistics.median(server))} "
+                  f"{ms(percentile(server, 99))}")
+            print(f"{'  browser frame (no server)':28s}{f50:7.1f} ms {f99:7.1f} ms   "
+                  f"(min {min(frames):.1f} ms)")
+            print(f"requests while scrubbing: {found['requests']}; "
+                  f"play: {found['fps']:.1f} frames per second")
+            print(f"motion of a scene (sent once): made in {ms(found['motion_s'])}, "
+                  f"{found['motion_bytes'] / 1e6:.2f} MB of JSON")
+            ok = f50 <= TARGET_FRAME_MS[0] and f99 <= TARGET_FRAME_MS[1] and found["fps"] >= TARGET_FPS \
+                and found["requests"] == 0
+            print(f"browser scrub p50 ≤ {TARGET_FRAME_MS[0]:g} ms, p99 ≤ {TARGET_FRAME_MS[1]:g} ms, play ≥ "
+                  f"{TARGET_FPS:g} fps, 0 requests: {'ok' if ok else 'TARGET MISSED'}")
 
     print(f"\nLOAD: {args.clients} clients × {args.updates} updates on 127.0.0.1 (server in a subprocess)")
     proc, url = start_server()

@@ -15,8 +15,11 @@ The runs are what its ``run()`` makes, by the same library calls as the command 
 and the views are :func:`descentlab.web.figures.views` of a :func:`descentlab.scene.build` scene.
 
 Three caches, keyed by TOML text: the problem, each run, and the runs and scene of a state of the
-controls. So moving one method's control runs that method alone, and moving the iteration scrubber
-runs nothing: the page then gets a patch of only the traces that the iterate moves.
+controls. So moving one method's control runs that method alone. The iteration scrubber, its play
+button and the keyboard make no request at all: once per new scene the page gets every iterate's
+moving traces (:mod:`descentlab.web.motion`) and moves them itself, at the browser's frame rate. The
+server still answers a scrub (:meth:`Explorer.update` with the scene shown) with a patch of only the
+traces that the iterate moves, for clients other than this page.
 
 :class:`Explorer` holds the server side as plain methods (tested without a browser:
 ``values = explorer.page_values(optimizers=[...])`` is what the page sends,
@@ -58,7 +61,7 @@ from descentlab.problems import Problem, linear_regression
 from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
-from descentlab.web import guard, upload_check
+from descentlab.web import guard, motion, upload_check
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,7 @@ class Outcome:
     start: tuple[float, ...]
     key: str
     moving: dict = field(default_factory=dict)  # view → index of its first trace the iterate moves
+    motion: dict = field(default_factory=dict)  # every iterate's moving traces, for the page (made once)
 
     @property
     def last(self) -> int:
@@ -342,6 +346,21 @@ class Explorer:
                 "error": False, "last": outcome.last, "selected": selected, "start": outcome.start,
                 "summary": _summary(outcome, selected)}
 
+    def motion(self, values: dict, upload_store: object) -> dict | None:
+        """What the page needs to scrub and play this state of the controls alone, or None when the
+        controls are bad: ``{"key", "last", "views", "summary"}`` — every iterate's moving traces
+        (:func:`descentlab.web.motion.frames`) and the summary's lines at every iterate. Made once
+        per state (kept with its runs), sent once: the scrubber then makes no request."""
+        try:
+            outcome = self.outcome(*self.request(values, upload_store).cache_key)
+        except (ctl.ControlError, ValueError, TypeError):
+            return None
+        if not outcome.motion:
+            packed = motion.frames(outcome.scene)
+            outcome.motion.update(key=outcome.key, last=outcome.last, views=packed["views"],
+                                  summary=[_summary(outcome, t) for t in range(outcome.last + 1)])
+        return outcome.motion
+
     @staticmethod
     def _selected(iterate: object, previous_max: object, last: int) -> int | None:
         """The iterate to show: None (the last, following it) when the scrubber was at its end."""
@@ -504,6 +523,8 @@ def layout(explorer: Explorer) -> html.Div:
                         id=f"{name}-box", style={"minWidth": "0"})
 
     scrubber = html.Div([
+        html.Button("▶ play", id="play", n_clicks=0, title="play the iterates (the views move in the page)",
+                    style={"fontSize": "12px", "width": "78px", "flex": "none"}),
         html.Div(id="iterate-label", style={"fontSize": "13px", "fontWeight": "600", "whiteSpace": "nowrap",
                                             "width": "150px"}),
         html.Div(dcc.Slider(id="iterate", min=0, max=d["steps"], step=1, value=d["steps"], updatemode="drag",
@@ -517,7 +538,8 @@ def layout(explorer: Explorer) -> html.Div:
     ], style={"flex": "1", "minWidth": "0", "padding": "8px 12px", "overflowY": "auto",
               "fontFamily": "system-ui, sans-serif"})
 
-    stores = [dcc.Store(id="upload-store"), dcc.Store(id="start-store"), dcc.Store(id="shown-store")]
+    stores = [dcc.Store(id="upload-store"), dcc.Store(id="start-store"), dcc.Store(id="shown-store"),
+              dcc.Store(id="motion-store")]
     return html.Div([controls, views, *stores],
                     style={"display": "flex", "height": "100vh"})
 
@@ -541,6 +563,7 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
     upload_check.install(app, upload_check.script(
         ctl.MAX_UPLOAD_BYTES, UPLOAD_ACCEPT, "upload", "upload-message",
         UPLOAD_MESSAGE_STYLE | ERROR_STYLE, UPLOAD_MESSAGE_STYLE | NOTE_STYLE))
+    upload_check.install(app, motion.SCRIPT)  # the page's own scrubbing and playing
 
     @app.callback(Output("upload-store", "data"), Output("upload-message", "children"),
                   Output("upload-message", "style"), Output("problem", "value"),
@@ -600,7 +623,7 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
                   Output("iterate", "max"), Output("iterate", "value"), Output("iterate-label", "children"),
                   Output("shown-store", "data"),
                   *inputs, Input(HYPER_ALL, "value"), Input("start-store", "data"),
-                  Input("upload-store", "data"), Input("iterate", "value"), State("iterate", "max"),
+                  Input("upload-store", "data"), State("iterate", "value"), State("iterate", "max"),
                   State("shown-store", "data"), State(HYPER_ALL, "id"))
     def on_update(*args):
         *values, hyper, start, upload, iterate, previous_max, shown, ids = args
@@ -611,6 +634,32 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
         controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start}
         return page_outputs(explorer.update(controls, upload, iterate, previous_max, shown))
 
+    # the scrubber is the page's own: once per new scene the server sends every iterate's moving
+    # traces, and the slider, the keyboard and play move them in the browser (no request per frame)
+    @app.callback(Output("motion-store", "data"), Input("shown-store", "data"),
+                  *[State(CONTROL_IDS[k], "value") for k in CONTROL_IDS], State(HYPER_ALL, "value"),
+                  State("start-store", "data"), State("upload-store", "data"), State(HYPER_ALL, "id"),
+                  prevent_initial_call=True)
+    def on_motion(key, *args):
+        *values, hyper, start, upload, ids = args
+        try:
+            mapping = ctl.hyper_mapping(ids, hyper)
+        except ctl.ControlError:
+            return None
+        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start}
+        found = explorer.motion(controls, upload)
+        return found if found is not None and found["key"] == key else None
+
+    app.clientside_callback(dash.ClientsideFunction("descentlab", "scrub"),
+                            Output("iterate-label", "children", allow_duplicate=True),
+                            Output("summary", "children", allow_duplicate=True),
+                            Input("iterate", "value"), Input("motion-store", "data"),
+                            State("shown-store", "data"), prevent_initial_call=True)
+    app.clientside_callback(dash.ClientsideFunction("descentlab", "play"),
+                            Output("play", "children"), Output("iterate", "value", allow_duplicate=True),
+                            Input("play", "n_clicks"), State("iterate", "value"),
+                            State("motion-store", "data"), State("shown-store", "data"),
+                            prevent_initial_call=True)
     return app
 
 
@@ -733,6 +782,11 @@ def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
     :meth:`Explorer.page_values` gives them) and ``start`` and ``upload`` (the stores); ``shown``
     is the key of the scene the page shows (the answer is then a patch when the scene is the
     same). Benchmarks and tests use it to drive a running server exactly as a browser does.
+
+    The page scrubs by itself (:mod:`descentlab.web.motion`), so the scrubber is a State of the
+    update, not an Input; ``changed="iterate.value"`` (a client asking the server for iterate t of
+    the scene it shows: a patch) is sent as a change of the steps box, which the update does not
+    read, since the server refuses a body naming a changed property that is not an input.
     """
     key = next(k for k in app.callback_map if "view-contour.figure" in k)
     spec = app.callback_map[key]
@@ -750,9 +804,10 @@ def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
 
     outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                for o in key.strip(".").split("...")]
-    states = [entry(s, previous_max) if s["id"] == "iterate" else entry(s) for s in spec["state"]]
+    states = [entry(s, previous_max) if (s["id"], s["property"]) == ("iterate", "max") else entry(s)
+              for s in spec["state"]]
     return {"output": key, "outputs": outputs, "inputs": [entry(i) for i in spec["inputs"]],
-            "state": states, "changedPropIds": [changed]}
+            "state": states, "changedPropIds": ["steps.value" if changed == "iterate.value" else changed]}
 
 
 # ---- serving --------------------------------------------------------------------------------------
