@@ -14,9 +14,11 @@ Every such skip is marked ``[this machine]`` and listed again, loudly, at the en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,40 @@ def require_chromium() -> Path:
                     pytrace=False)
     pytest.skip(f"{MARK} BROWSER TESTS NOT RUN: no Chromium at {CHROMIUM} ({how}; DESCENTLAB_CHROMIUM "
                 "points elsewhere)")
+
+
+@contextlib.contextmanager
+def serving(app):
+    """The explorer's real server (werkzeug, threaded) for ``app`` on 127.0.0.1 and a free port, in a
+    thread, shut down afterwards; yields the server (its port: ``server.server_port``)."""
+    from descentlab.web.app import make_server
+
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium_browser(args: list[str]):
+    """Debian's Chromium launched by Playwright with ``args`` (a CI failure or a skip without it)."""
+    chromium = require_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser test needs Playwright: pip install -e '.[test]' (or pip install "
+                    "playwright); its browsers are not needed, only Debian's chromium", pytrace=False)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(chromium), args=args)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 import pytest
 
-from conftest import require_chromium
+from conftest import chromium_browser, serving
 from descentlab import datasets, optimizers
 from descentlab import problems as dl_problems
-from descentlab.web.app import create_app, make_server
+from descentlab.web.app import create_app
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -32,27 +31,14 @@ CSV = ("hours,score\n" + "".join(f"{x / 4:.2f},{0.5 + 0.8 * x / 4 + 0.1 * (-1) *
 @pytest.fixture(scope="module")
 def server_url():
     """The explorer's real server (werkzeug, threaded) on 127.0.0.1 and a free port, in a thread."""
-    server = make_server(create_app(), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(create_app()) as server:
+        yield f"http://127.0.0.1:{server.server_port}/"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the browser test needs Playwright: pip install -e '.[test]' (or pip install "
-                    "playwright); its browsers are not needed, only Debian's chromium", pytrace=False)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+    with chromium_browser(ARGS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ the end of its paint), in ms; the wait for the next vsync is not counted.
 from __future__ import annotations
 
 import statistics
-import threading
 
 import numpy as np
 import pytest
 
-from conftest import require_chromium
-from descentlab.web.app import Explorer, create_app, make_server
+from conftest import chromium_browser, serving
+from descentlab.web.app import Explorer, create_app
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -33,27 +32,14 @@ UPDATE = "/_dash-update-component"
 @pytest.fixture(scope="module")
 def served():
     app = create_app()
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(app) as server:
+        yield app, f"http://127.0.0.1:{server.server_port}/"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the browser test needs Playwright: pip install -e '.[test]' (or pip install "
-                    "playwright); its browsers are not needed, only Debian's chromium", pytrace=False)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+    with chromium_browser(ARGS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -296,11 +296,16 @@ def _panel_regions(ls: Landscape, ax: Axes) -> None:
         scores = first if run is ls.runs[0] else _scores(ls, run.params[-1], points)
         _boundary(ax, gx, gy, scores, k, colors=[color], linewidths=2.0, zorder=2)
         ax.plot([], [], color=color, lw=2.0, label=f"{name}: boundary")
-    _class_points(ax, ls.data)
+    _region_axes(ax, ls.data, gx, gy)
+
+
+def _region_axes(ax: Axes, data: Data, gx: np.ndarray, gy: np.ndarray) -> None:
+    """The points over a decision-region panel, its limits (the region grid), labels and legend."""
+    _class_points(ax, data)
     ax.set_xlim(gx[0], gx[-1])
     ax.set_ylim(gy[0], gy[-1])
-    ax.set_xlabel(ls.data.inputs[0])
-    ax.set_ylabel(ls.data.inputs[1])
+    ax.set_xlabel(data.inputs[0])
+    ax.set_ylabel(data.inputs[1])
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
 
 
@@ -481,12 +486,7 @@ def _panel_boundaries(ls: Landscape, ax: Axes) -> None:
         last = i == run.steps.size - 1
         _boundary(ax, gx, gy, _scores(ls, run.params[i], points), k, colors=[colors[i]],
                   linewidths=2.4 if last else 1.2, zorder=2.5 if last else 2)
-    _class_points(ax, ls.data)
-    ax.set_xlim(gx[0], gx[-1])
-    ax.set_ylim(gy[0], gy[-1])
-    ax.set_xlabel(ls.data.inputs[0])
-    ax.set_ylabel(ls.data.inputs[1])
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    _region_axes(ax, ls.data, gx, gy)
     _step_bar(ax, run)
     ax.set_title(f"(d) decision boundary of each iterate: {run.label}")
 

@@ -262,12 +262,7 @@ def evaluate_points(model: torch.nn.Module, loss_fn: Callable, x, y, plane: Plan
     shared = _shared(net, loss_fn, xs, ys, plane)
     size = _chunk_size(chunk, shared["batch"])
     pieces = [c[i:i + size] for i in range(0, len(c), size)]
-    bar = progress_bar(len(pieces), "points") if progress else None
-    out = []
-    for k, piece in enumerate(pieces, start=1):
-        out.append(evaluate_chunk(piece, **shared))
-        if bar is not None:
-            bar(k)
+    out = _in_process(pieces, shared, "points", progress)
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -350,12 +345,7 @@ def grid(model: torch.nn.Module, loss_fn: Callable, x, y, plane: Plane, a: np.nd
         values = distribute.map_chunks(evaluate_chunk, pieces, shared=shared, workers=workers,
                                        scheduler=scheduler, progress=progress)
     else:
-        bar = progress_bar(len(pieces), "surface") if progress else None
-        values = []
-        for k, piece in enumerate(pieces, start=1):
-            values.append(evaluate_chunk(piece, **shared))
-            if bar is not None:
-                bar(k)
+        values = _in_process(pieces, shared, "surface", progress)
     return np.concatenate(values).reshape(b_.size, a_.size)
 
 
@@ -405,3 +395,14 @@ def _lattice(lo: float, hi: float, g: int) -> np.ndarray:
     # the offset rounded up may leave the top end short by less than one spacing: widen h to cover it
     h = max(h, -lo / i0 if i0 > 0 else 0.0, hi / (g - 1 - i0) if i0 < g - 1 else 0.0)
     return (np.arange(g) - i0) * h
+
+
+def _in_process(pieces: list, shared: dict, label: str, progress: bool) -> list[np.ndarray]:
+    """:func:`evaluate_chunk` of every piece here, in order, with a progress bar over the pieces."""
+    bar = progress_bar(len(pieces), label) if progress else None
+    out = []
+    for k, piece in enumerate(pieces, start=1):
+        out.append(evaluate_chunk(piece, **shared))
+        if bar is not None:
+            bar(k)
+    return out
