@@ -95,6 +95,7 @@ _SETTING_VALUES: dict[str, st.SearchStrategy[str]] = {
     "ylim": st.tuples(st.floats(-50, 0), st.floats(0.5, 50)).map(lambda v: f"{v[0]!r},{v[1]!r}"),
     "aspect": st.sampled_from(["equal", "auto"]),
     "trace": st.sampled_from(["--trace", "--no-trace"]),
+    "grid": st.sampled_from(["--grid", "--no-grid"]),
     "step": st.integers(0, 40).map(str),
     "frames": st.integers(2, 500).map(str),
     "fps": st.integers(1, 60).map(str),
@@ -181,7 +182,7 @@ def command_lines(draw, command: str, data: Path) -> list[str]:
     for key in sorted(own & set(_SETTING_VALUES)):
         if draw(st.booleans()):
             value = draw(_SETTING_VALUES[key])
-            args += [value] if key == "trace" else [f"--{key.replace('_', '-')}", value]
+            args += [value] if key in ("trace", "grid") else [f"--{key.replace('_', '-')}", value]
     for name in sorted({h for m in chosen for h in methods[m].hyper_names}):
         if draw(st.booleans()):
             taker = next(methods[m] for m in chosen if name in methods[m].hyper_names)
@@ -216,7 +217,7 @@ def test_dump_load_dump_is_identical(command, data, data_dir, tmp_path):
         assert cfg.steps == int(args[args.index("--steps") + 1])
     for key in presentation_keys(command):
         flag = f"--{key}"
-        if flag in args and key not in ("xlim", "ylim", "trace"):
+        if flag in args and key not in ("xlim", "ylim", "trace", "grid"):
             assert str(getattr(cfg, key)) == args[args.index(flag) + 1]
 
 
@@ -320,7 +321,8 @@ _CHANGED = {
     "--start": (["0.5,0.25"], []), "--steps": (["7"], []), "--batch-size": (["5"], []), "--seed": (["3"], []),
     "--levels": (["log"], []), "--resolution": (["77"], []), "--labels": (["5"], []),
     "--slice": (["x,z"], ["--loss", "x**2 + y**2 + z**2"]), "--xlim": (["-1,2"], []),
-    "--ylim": (["-3,1"], []), "--aspect": (["auto"], []), "--trace": ([], []), "--step": (["3"], []),
+    "--ylim": (["-3,1"], []), "--aspect": (["auto"], []), "--trace": ([], []), "--grid": ([], []),
+    "--step": (["3"], []),
     "--frames": (["30"], []), "--fps": (["5"], []), "--size": (["640x480"], []), "--dpi": (["50"], []),
     "--title": (["a title"], []), "--rows": (["5"], []),
 }

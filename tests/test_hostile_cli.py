@@ -197,8 +197,8 @@ def test_a_signal_during_animate_leaves_no_file(signum, when, tmp_path):
     killed by the signal), at most one clean line on stderr, no traceback, and nothing left in the
     folder: no half-written GIF, no hidden temporary file."""
     sent: dict = {}
-    outcome = harness.run(["animate", "--frames", "40", "-o", "race.gif"], tmp_path, timeout=SIGNAL_TIMEOUT,
-                          during=_interrupt(signum, when, sent))
+    outcome = harness.run(["animate", "--steps", "200", "--frames", "200", "-o", "race.gif"], tmp_path,
+                          timeout=SIGNAL_TIMEOUT, during=_interrupt(signum, when, sent))
     assert "at" in sent, f"the signal was never sent: the command ended first ({outcome.summary()})"
     allowed = {130} if signum == signal.SIGINT else {128 + signum, -signum}
     problems = []

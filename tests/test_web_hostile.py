@@ -253,7 +253,9 @@ def raw_body(app, how) -> bytes:
         many = [dict(entry, id=dict(entry["id"], hyper=f"h{i}")) for i in range(ENTRIES)]
         return json.dumps(_mutate(("inputs", 6), many)(good)).encode()
     if how == "out-of-step":  # the values of one method's controls, the ids of another's
-        return json.dumps(_mutate(("state", 2), good["state"][2][1:] + good["state"][2][:1])(good)).encode()
+        at = next(i for i, s in enumerate(good["state"]) if isinstance(s, list) and len(s) > 1)
+        entries = good["state"][at]
+        return json.dumps(_mutate(("state", at), entries[1:] + entries[:1])(good)).encode()
     if how == "huge":
         return b'{"output": "' + b"x" * web_app.MAX_REQUEST_BYTES + b'"}'
     raise AssertionError(how)

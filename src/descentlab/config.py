@@ -202,6 +202,9 @@ class Config:
                               "960x760")
     dpi: int | None = _shown("Pixels per inch of the drawing (20..300; default 80): larger draws text and "
                              "lines smaller.", ("animate",), 80)
+    grid: bool | None = _shown(
+        "Embed the α/β grid of runs and its sliders (default: on for a two-parameter problem drawn "
+        "without a slice).", ("html",))
     title: str | None = _shown("Title of the page and the figure (default: problem, optimizers, start, "
                                "steps).", ("html",))
     rows: int | None = _shown("Rows of the printed table (even steps; default 12).", ("run",), 12)

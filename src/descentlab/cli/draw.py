@@ -316,9 +316,6 @@ def convert(
 def html(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.html).")]
     = Path("explore.html"),
-    grid: Annotated[bool | None, typer.Option(
-        "--grid/--no-grid", help="Embed the α/β grid of runs and its sliders (default: on for a "
-        "two-parameter problem drawn without a slice).")] = None,
     optimizers_: OptimizersOpt = None, sets: SetOpt = None, config: ConfigOpt = None,
     dump_config: DumpOpt = False, opts: Options | None = None,
 ) -> None:
@@ -332,6 +329,7 @@ def html(
     except ImportError:
         raise UsageError("descentlab html needs plotly: pip install 'descentlab[web]'") from None
     cfg, prob, trajs, (view, shown, full) = _drawn_runs(cfg, "html", config, output, ("html", "htm"))
+    grid = cfg.grid
     plain = full is None and view is prob and prob.n_params == 2
     if grid and not plain:
         raise UsageError("--grid needs a two-parameter problem drawn without --slice: its runs are "
