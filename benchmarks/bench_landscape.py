@@ -29,7 +29,13 @@ Timings, each the whole grid, interleaved round by round (``--repeat`` rounds, m
 
 * loss-landscapes: ``planar_interpolation(..., deepcopy_model=True)`` (the caller's model is left
   alone, as descentlab leaves it);
-* descentlab: ``surface.grid`` in this process (torch's default threads);
+* descentlab: ``surface.grid`` in this process (torch's default threads). The MLP is an
+  ``nn.Sequential`` whose first layer is a plain ``nn.Linear``, so descentlab uses its shortcut
+  (``surface.linear_head``): that layer's output is affine in (a, b), Z₀ + a·Z₁ + b·Z₂, computed once
+  — a better algorithm, not a faster implementation of loss-landscapes' one;
+* descentlab, whole network: the same layers wrapped in a module that is not a Sequential, so every
+  point runs the whole forward pass as loss-landscapes does (batched by vmap): the comparison of the
+  same algorithm;
 * Dask, joined: ``surface.grid(..., scheduler=ADDRESS)`` on a 2-worker LocalCluster (one thread per
   worker process, 127.0.0.1) started once before the rounds;
 * Dask, started: ``surface.grid(..., workers=2)``, which starts and closes its cluster every call.
@@ -78,6 +84,17 @@ def trained_mlp(x: torch.Tensor, y: torch.Tensor, steps: int = 60) -> torch.nn.M
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
     return model
+
+
+class Whole(torch.nn.Module):
+    """The same network, but not an ``nn.Sequential``: descentlab evaluates it whole at every point."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 def plane_models(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]:
@@ -158,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         return loss_landscapes.planar_interpolation(start, end_one, end_two, metric, steps=args.steps,
                                                     deepcopy_model=True)
 
-    def ours(**dask) -> Callable[[], np.ndarray]:
-        return lambda: surface.grid(start, loss_fn, x, y, plane, axis, axis, progress=False, **dask)
+    def ours(net: torch.nn.Module = start, **dask) -> Callable[[], np.ndarray]:
+        return lambda: surface.grid(net, loss_fn, x, y, plane, axis, axis, progress=False, **dask)
 
     print(f"descentlab landscape benchmark: {platform.python_version()}, torch {torch.__version__}, "
           f"loss-landscapes {getattr(loss_landscapes, '__version__', '3.0.6')}, {os.cpu_count()} CPUs, "
@@ -167,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MLP 64-64-10 tanh, {n_params:,} parameters, float64; {len(x):,} digits; "
           f"{args.steps}×{args.steps} grid ({args.steps ** 2:,} points); {args.repeat} round(s), interleaved")
 
-    times: dict[str, list[float]] = {"ll": [], "ours": [], "joined": [], "started": []}
+    times: dict[str, list[float]] = {"ll": [], "ours": [], "whole": [], "joined": [], "started": []}
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, silence_logs=logging.ERROR,
                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster:
@@ -175,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         small = np.arange(2) / 2
         for warm in ({}, {"scheduler": address}):  # imports, first vmap, torch in the workers
             surface.grid(start, loss_fn, x, y, plane, small, small, progress=False, **warm)
-        runs = [("ll", theirs), ("ours", ours()), ("joined", ours(scheduler=address)),
-                ("started", ours(workers=args.workers))]
+        runs = [("ll", theirs), ("ours", ours()), ("whole", ours(Whole(start))),
+                ("joined", ours(scheduler=address)), ("started", ours(workers=args.workers))]
         results: dict[str, np.ndarray] = {}
         for _ in range(args.repeat):
             for name, fn in runs:
@@ -189,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\ntimes of the whole grid:")
     print(line("loss-landscapes planar_interpolation", times["ll"]))
     print(line("descentlab surface.grid, 1 process", times["ours"]))
+    print(line("descentlab, whole network (same algorithm)", times["whole"]))
     print(line(f"descentlab on {args.workers} Dask workers, joined", times["joined"]))
     print(line(f"descentlab on {args.workers} Dask workers, started", times["started"]))
     print(f"  (per point: loss-landscapes {min(times['ll']) / args.steps ** 2 * 1e3:.3f} ms, "
@@ -209,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     speed = [a / b for a, b in zip(times["ll"], times["ours"], strict=True)]
     print(f"loss-landscapes / descentlab = {min(times['ll']) / min(times['ours']):.2f}× (min), "
           f"{statistics.median(speed):.2f}× (median) (target ≥ {SPEEDUP_TARGET:g}×)")
+    whole = [a / b for a, b in zip(times["ll"], times["whole"], strict=True)]
+    print(f"loss-landscapes / descentlab whole network (the same algorithm, batched) = "
+          f"{min(times['ll']) / min(times['whole']):.2f}× (min), {statistics.median(whole):.2f}× (median)")
+    if not np.allclose(results["whole"], mine, rtol=1e-12, atol=1e-14):
+        print(f"CHECK FAILED: the whole-network grid differs from the shortcut's by "
+              f"{np.max(np.abs(results['whole'] - mine)):.2e}")
     if min(times["ll"]) / min(times["ours"]) < SPEEDUP_TARGET:
         print(f"TARGET MISSED: descentlab is not {SPEEDUP_TARGET:g}× faster than loss-landscapes here")
     for name, what in (("joined", "joined"), ("started", "started per call")):

@@ -316,7 +316,10 @@ def test_draw_landscape_writes_a_png_atomically(tmp_path, monkeypatch):
         stream.write(b"half a figure")
         raise RuntimeError("disk full")
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     monkeypatch.setattr(Figure, "savefig", broken)
+    monkeypatch.setattr(FigureCanvasAgg, "print_png", broken)  # the PNG path draws straight to Agg
     with pytest.raises(RuntimeError, match="disk full"):
         nf.draw_landscape(ls, out)
     assert out.read_bytes() == b"the user's old figure"

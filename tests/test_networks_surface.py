@@ -258,3 +258,68 @@ def test_flat_matches_parameters_to_vector_and_load_round_trips():
     assert np.array_equal(params.flat(model), new.astype(np.float32))
     with pytest.raises(InputError, match=f"{vector.size} parameters"):
         params.load(model, new[:-1])
+
+
+# ---- a first layer linear in the plane ------------------------------------------------------------
+
+class _Wrapped(torch.nn.Module):
+    """The same layers as a Sequential, but not one: evaluated whole (no head shortcut)."""
+
+    def __init__(self, seq: torch.nn.Sequential) -> None:
+        super().__init__()
+        self.seq = seq
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.seq(x)
+
+
+class _ScaledLinear(torch.nn.Linear):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2.0 * super().forward(x)
+
+
+def test_the_head_shortcut_applies_to_a_plain_linear_first_layer_only():
+    model, *_ = _mlp()
+    assert surface.linear_head(model) == 2 * 8 + 8
+    assert surface.linear_head(_Wrapped(model)) is None
+    assert surface.linear_head(torch.nn.Sequential(_ScaledLinear(2, 3), torch.nn.Linear(3, 1))) is None
+    assert surface.linear_head(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh())) is None
+    assert surface.linear_head(torch.nn.Sequential(torch.nn.Tanh(), torch.nn.Linear(2, 1))) is None
+    assert surface.linear_head(torch.nn.Sequential(torch.nn.Linear(2, 3, bias=False), torch.nn.ReLU(),
+                                                   torch.nn.Linear(3, 1))) == 6
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_head_planes_are_the_first_layer_along_each_direction(bias):
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4, bias=bias), torch.nn.Tanh(),
+                                torch.nn.Linear(4, 2)).double()
+    x = torch.randn(9, 5, dtype=torch.float64)
+    plane = _random_plane(model, seed=4)
+    z0, z1, z2 = surface.head_planes(model, x, plane)
+    first = copy.deepcopy(model)
+
+    def head_at(vector):
+        params.load(first, vector)
+        with torch.no_grad():
+            return first[0](x).numpy()
+
+    at = head_at(plane.origin)
+    np.testing.assert_allclose(z0.numpy(), at, rtol=1e-13, atol=1e-13)
+    for d, z in ((plane.d1, z1), (plane.d2, z2)):   # affine: the change over a unit step is exact
+        np.testing.assert_allclose(z.numpy(), head_at(plane.origin + d) - at, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_head_shortcut_equals_the_whole_network_and_the_loop(bias):
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 7, bias=bias), torch.nn.ReLU(), torch.nn.Linear(7, 5),
+                                torch.nn.Tanh(), torch.nn.Linear(5, 3)).double()
+    x, y = torch.randn(40, 6, dtype=torch.float64), torch.randint(0, 3, (40,))
+    plane, loss = _random_plane(model, seed=6), torch.nn.CrossEntropyLoss()
+    a, b = np.linspace(-1.0, 1.5, 7), np.linspace(-0.5, 1.0, 5)
+    shortcut = surface.grid(model, loss, x, y, plane, a, b, chunk=3, progress=False)
+    whole = surface.grid(_Wrapped(model), loss, x, y, plane, a, b, chunk=3, progress=False)
+    np.testing.assert_allclose(shortcut, whole, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(shortcut, _loop(model, loss, x, y, plane, a, b), rtol=1e-12, atol=1e-14)
+    assert np.array_equal(shortcut, surface.grid(model, loss, x, y, plane, a, b, chunk=5, progress=False))

@@ -326,3 +326,23 @@ def test_compare_marks_each_curve_that_reaches_the_floor():
     marks = [ln for ln in ax.lines if ln.get_marker() == "v"]
     reached = [t for t in trajs if np.any(t.losses - problem.min_loss <= level)]
     assert len(marks) == len(reached) >= 1
+
+
+def test_a_laid_out_png_is_drawn_once_and_equals_savefig(tmp_path):
+    """plot.save draws a frozen figure straight to Agg (savefig would draw it twice): the same
+    pixels as savefig, the figure's dpi left as it was."""
+    import importlib
+
+    from PIL import Image
+
+    save_module = importlib.import_module("descentlab.plot.save")
+    problem = dl.datasets.line_fit()
+    fig = dl.plot.figure_6_1(problem, dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, steps=10))
+    assert save_module._laid_out(fig)
+    dpi = fig.dpi
+    dl.plot.save(fig, tmp_path / "direct.png", dpi=90)
+    fig.savefig(tmp_path / "savefig.png", dpi=90)
+    direct, plain = (np.asarray(Image.open(tmp_path / n)) for n in ("direct.png", "savefig.png"))
+    assert direct.shape == plain.shape == (round(9.5 * 90), 12 * 90, 4)
+    assert np.array_equal(direct, plain)
+    assert fig.dpi == dpi

@@ -23,6 +23,9 @@ ITERATE_CMAP = "plasma"    # perceptually uniform: iterate 0 → T, same colours
 DATA_COLOR = "#f28e2b"     # the book's orange data points
 MINIMUM_COLOR = "#ffffff"
 DIVERGED_COLOR = "#c0392b"
+MOMENTUM_COLOR = "#6a3d9a"    # the look-ahead figures (eq. 6.11, 6.12): the momentum step −αβ·m_t
+GRADIENT_COLOR = "#e31a1c"    # … and the gradient step −α(1−β)·g
+GHOST_COLOR = "#555555"       # … and where the other rule would have gone
 DENSITY_ABOVE = 2000       # data with more rows are drawn as a density (2-D histogram), not a marker each
 DENSITY_COLORS = ("#fde9d0", DATA_COLOR, "#6b2a04")  # few points → many: pale, the data's orange, brown
 

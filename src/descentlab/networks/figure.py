@@ -586,7 +586,7 @@ def landscape_figure(landscape: Landscape) -> Figure:
     kind_a, kind_d = panel_kinds(ls.data)
     lv, log = levels(ls.losses)
     numbers = numbered(ls)
-    fig = Figure(figsize=(13, 10.5), layout="constrained")
+    fig = style.new_figure((13, 10.5))
     grid = fig.add_gridspec(2, 2)
     ax_a = fig.add_subplot(grid[0, 0])
     {"curve": _panel_curve, "regions": _panel_regions, "scatter": _panel_scatter,
@@ -642,7 +642,7 @@ def sharpness_figure(runs: Sequence[Run], sharpness: Sequence[np.ndarray],
         if v.size != run.steps.size:
             raise InputError(f"the sharpness of {run.label!r} has {v.size} values for its "
                              f"{run.steps.size} snapshots")
-    fig = Figure(figsize=(10, 8), layout="constrained")
+    fig = style.new_figure((10, 8))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
     styles = _colors(runs)
     shown_limits = [float(v) for v in limits if v is not None and np.isfinite(v)]

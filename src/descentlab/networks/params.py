@@ -50,7 +50,7 @@ def unflat(model: torch.nn.Module, vector) -> dict[str, torch.Tensor]:
     The result is what :func:`torch.func.functional_call` takes in place of the model's own
     parameters. Raises :class:`~descentlab.errors.InputError` when the length is not P.
     """
-    v = torch.from_numpy(_vector(model, vector))
+    v = torch.from_numpy(np.require(_vector(model, vector), requirements="W"))  # a read-only array: a copy
     out: dict[str, torch.Tensor] = {}
     start = 0
     for name, p in model.named_parameters():

@@ -20,6 +20,21 @@ functionally on all of them at once,
 with the data and the model's buffers shared by every point (``in_dims=None``): one batched matrix
 product per layer instead of one small one per point. The work is in float64 by default.
 
+**A first layer that is linear in the plane.** When the network is an ``nn.Sequential`` whose first
+module is a plain ``nn.Linear`` (weights :math:`W`, bias :math:`c`), its output is affine in
+:math:`(a, b)`, since the plane moves :math:`W` and :math:`c` linearly:
+
+.. math::
+    x\,W(a, b)^\top + c(a, b) = \underbrace{x W_T^\top + c_T}_{Z_0}
+        + a\,\underbrace{(x D_1^\top + e_1)}_{Z_1} + b\,\underbrace{(x D_2^\top + e_2)}_{Z_2},
+
+with :math:`(D_k, e_k)` the first layer's part of :math:`d_k`. :math:`Z_0, Z_1, Z_2` (N × width) are
+computed once per surface, and each point's first layer becomes two scaled additions instead of a
+product with the N × inputs data — the rest of the network (``net[1:]``) is vmapped as above. The
+same function in exact arithmetic; in floating point it differs from a per-point evaluation only by
+rounding (≈ 1e-15 relative), and it is the same for every chunk, so the bits do not depend on how
+the points were cut. (Other networks are evaluated whole.)
+
 The model is evaluated in **eval mode** on a private copy: Dropout is off and BatchNorm uses its
 running statistics (buffers are passed unchanged to every point), so the surface is one
 deterministic function of :math:`(a, b)`. The caller's model is never changed.
@@ -177,13 +192,40 @@ def batch_for(net: torch.nn.Module, x: torch.Tensor) -> int:
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
-def _batched_loss(net: torch.nn.Module, loss_fn: Callable) -> Callable:
+def _batched_loss(net: torch.nn.Module, loss_fn: Callable, per_point_input: bool = False) -> Callable:
     buffers = dict(net.named_buffers())
 
     def one(tensors, x, y):
         return loss_fn(functional_call(net, (tensors, buffers), (x,)), y)
 
-    return vmap(one, in_dims=(0, None, None))
+    return vmap(one, in_dims=(0, 0 if per_point_input else None, None))
+
+
+def linear_head(net: torch.nn.Module) -> int | None:
+    """The number of parameters of ``net``'s first layer when it is a plain ``nn.Linear`` at the
+    head of an ``nn.Sequential`` with parameters after it (the layer whose output is affine in the
+    plane's coordinates), else None. Subclasses of ``nn.Linear`` are left alone: they may compute
+    otherwise."""
+    if type(net) is not torch.nn.Sequential or len(net) < 2 or type(net[0]) is not torch.nn.Linear \
+            or next(iter(net[1:].parameters()), None) is None:
+        return None
+    return sum(p.numel() for p in net[0].parameters())
+
+
+def head_planes(net: torch.nn.Module, x: torch.Tensor, plane: Plane) -> tuple[torch.Tensor, ...]:
+    """:math:`(Z_0, Z_1, Z_2)`: the first layer's output at the origin and its change along each
+    direction (the first layer's own part of ``origin``, ``d1``, ``d2``; bias included)."""
+    head = net[0]
+    w = head.weight
+    n_w = w.numel()
+    out = []
+    for vector in (plane.origin, plane.d1, plane.d2):
+        v = torch.from_numpy(np.array(vector[:linear_head(net)], dtype=np.float64)).to(
+            device=w.device, dtype=w.dtype)
+        bias = v[n_w:] if head.bias is not None else None
+        with torch.no_grad():
+            out.append(torch.nn.functional.linear(x, v[:n_w].reshape(w.shape), bias).contiguous())
+    return tuple(out)
 
 
 def _split(net: torch.nn.Module, stacked: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -198,18 +240,20 @@ def _split(net: torch.nn.Module, stacked: torch.Tensor) -> dict[str, torch.Tenso
 
 def evaluate_chunk(coords: np.ndarray, *, net: torch.nn.Module, loss_fn: Callable, x: torch.Tensor,
                    y: torch.Tensor, origin: np.ndarray, d1: np.ndarray, d2: np.ndarray,
-                   batch: int) -> np.ndarray:
+                   batch: int, head: tuple[torch.Tensor, ...] | None = None) -> np.ndarray:
     """The loss at each (a, b) of one chunk, with everything already :func:`prepared`.
 
     The chunk is evaluated ``batch`` points per vmapped call, the last call padded to ``batch``
     points with copies of the chunk's last point (their values dropped), so a point's value does not
-    depend on how the points were cut into chunks. A pure function of its arguments (what
-    :func:`descentlab.networks.distribute.map_chunks` sends to a worker): the same point gives the
-    same bits in any process with the same torch threads.
+    depend on how the points were cut into chunks. With ``head`` = :math:`(Z_0, Z_1, Z_2)`
+    (:func:`head_planes`), ``net`` is the network after its first layer, ``origin``, ``d1``, ``d2``
+    its part of the plane, and a point's input is :math:`Z_0 + a Z_1 + b Z_2` (``x`` is unused). A
+    pure function of its arguments (what :func:`descentlab.networks.distribute.map_chunks` sends to
+    a worker): the same point gives the same bits in any process with the same torch threads.
     """
     c = np.asarray(coords, dtype=np.float64)
     first = next(iter(net.parameters()))
-    call = _batched_loss(net, loss_fn)
+    call = _batched_loss(net, loss_fn, per_point_input=head is not None)
     out = np.empty(len(c))
     for start in range(0, len(c), batch):
         part = c[start:start + batch]
@@ -217,9 +261,15 @@ def evaluate_chunk(coords: np.ndarray, *, net: torch.nn.Module, loss_fn: Callabl
             part = np.concatenate([part, np.repeat(part[-1:], batch - len(part), axis=0)])
         vectors = origin[None, :] + part[:, :1] * d1[None, :] + part[:, 1:] * d2[None, :]
         stacked = torch.from_numpy(vectors).to(device=first.device, dtype=first.dtype)
+        inputs = x
+        if head is not None:
+            a, b = (torch.from_numpy(np.ascontiguousarray(part[:, k])).to(device=first.device,
+                                                                         dtype=first.dtype)[:, None, None]
+                    for k in range(2))
+            inputs = torch.addcmul(torch.addcmul(head[0], a, head[1]), b, head[2])
         with torch.no_grad():
             try:
-                values = call(_split(net, stacked), x, y)
+                values = call(_split(net, stacked), inputs, y)
             except (RuntimeError, NotImplementedError, ValueError, TypeError) as error:
                 raise InputError(one_line(f"the model and loss could not be evaluated at a batch of points "
                                           f"with torch.func.vmap: {type(error).__name__}: {error}")) from None
@@ -271,10 +321,17 @@ def _chunk_size(chunk: int | None, batch: int) -> int:
 
 
 def _shared(net, loss_fn, x, y, plane) -> dict:
-    return {"net": net, "loss_fn": loss_fn, "x": x, "y": y,
-            "origin": np.asarray(plane.origin, dtype=np.float64),
-            "d1": np.asarray(plane.d1, dtype=np.float64), "d2": np.asarray(plane.d2, dtype=np.float64),
-            "batch": batch_for(net, x)}
+    """What every chunk needs (:func:`evaluate_chunk`'s keyword arguments): with a linear first
+    layer (:func:`linear_head`) the rest of the network, its part of the plane and the head's
+    :math:`Z_0, Z_1, Z_2`; otherwise the whole network and the data."""
+    vectors = {k: np.asarray(getattr(plane, k), dtype=np.float64) for k in ("origin", "d1", "d2")}
+    batch = batch_for(net, x)
+    cut = linear_head(net)
+    if cut is None:
+        return {"net": net, "loss_fn": loss_fn, "x": x, "y": y, **vectors, "batch": batch}
+    head = head_planes(net, x, plane)
+    rest = {k: np.ascontiguousarray(v[cut:]) for k, v in vectors.items()}
+    return {"net": net[1:], "loss_fn": loss_fn, "x": x[:0], "y": y, **rest, "batch": batch, "head": head}
 
 
 def _axis(name: str, values) -> np.ndarray:

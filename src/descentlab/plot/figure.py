@@ -44,14 +44,14 @@ def figure_6_1(problem: Problem, trajectory: Trajectory, *, log_levels: bool | N
                          xlim=xlim, ylim=ylim, aspect=aspect,
                          panel=PANEL_DATA if problem.n_examples is not None else PANEL_SURFACE)
     if sc.has_data:
-        fig = Figure(figsize=(12, 9.5), layout="constrained")
+        fig = style.new_figure((12, 9.5))
         grid = fig.add_gridspec(2, 2)
         panels.data(sc, fig.add_subplot(grid[0, 0]))
         panels.surface(sc, fig.add_subplot(grid[0, 1], projection="3d"))
         panels.contour(sc, fig.add_subplot(grid[1, 0]))
         panels.model_lines(sc, fig.add_subplot(grid[1, 1]))
     else:
-        fig = Figure(figsize=(17, 5.4), layout="constrained")
+        fig = style.new_figure((17, 5.4))
         grid = fig.add_gridspec(1, 3)
         ax = panels.surface(sc, fig.add_subplot(grid[0, 0], projection="3d"))
         ax.set_title("(a) loss surface")
@@ -113,7 +113,7 @@ def compare(problem: Problem, trajectories: list[Trajectory], *, log_levels: boo
                          bounds=bounds, full_params=full_params, xlim=xlim, ylim=ylim, aspect=aspect,
                          panel=PANEL_COMPARE)
     ncols = 3 if sc.has_data else 2
-    fig = Figure(figsize=(6.2 * ncols, 5.6), layout="constrained")
+    fig = style.new_figure((6.2 * ncols, 5.6))
     axes = fig.subplots(1, ncols)
     ax = panels.contour(sc, axes[0], lookahead=lookahead)
     ax.set_title("paths on the loss contours" + (" (log-spaced levels)" if sc.log_levels else ""))

@@ -9,14 +9,11 @@ from matplotlib.figure import Figure
 
 from descentlab import scene as scene_mod
 from descentlab.errors import InputError
-from descentlab.plot import panels
+from descentlab.plot import panels, style
 from descentlab.plot.labels import Placer, around_point, beside_segment
 from descentlab.problems.base import Problem
+from descentlab.theme import GHOST_COLOR, GRADIENT_COLOR, MOMENTUM_COLOR
 from descentlab.trajectory import Trajectory
-
-MOMENTUM_COLOR = "#6a3d9a"
-GRADIENT_COLOR = "#e31a1c"
-GHOST_COLOR = "#555555"
 
 
 def _arrow(ax: Axes, labels: Placer, start, end, color: str, label: str, side: float = 1.0,
@@ -128,7 +125,7 @@ def lookahead(problem: Problem, trajectory: Trajectory, step: int | None = None,
     sc = scene_mod.build(problem, trajectory, resolution=resolution,
                          bounds=scene_mod.step_bounds(g, previous), xlim=xlim, ylim=ylim,
                          aspect="equal" if aspect is None else aspect)
-    fig = Figure(figsize=(13, 6.4), layout="constrained")
+    fig = style.new_figure((13, 6.4))
     left, right = fig.subplots(1, 2)
     placers = [_panel(left, sc, g, trajectory, nesterov=True),
                _panel(right, sc, g, trajectory, nesterov=False)]
@@ -154,7 +151,7 @@ def lookahead_trace(problem: Problem, trajectory: Trajectory, *, resolution: int
     for :func:`descentlab.scene.build`."""
     sc = scene_mod.build(problem, trajectory, resolution=resolution, max_labels=max_labels,
                          xlim=xlim, ylim=ylim, aspect=aspect, panel=1.25)  # the panel's width / height
-    fig = Figure(figsize=(8.5, 7), layout="constrained")
+    fig = style.new_figure((8.5, 7))
     ax = panels.contour(sc, fig.add_subplot(), lookahead=True)
     ax.set_title(f"{trajectory.label} on {problem.name}: where each gradient was taken")
     return fig

@@ -6,6 +6,7 @@ import matplotlib as mpl
 import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.figure import Figure
 
 from descentlab.scene import gap_floor  # noqa: F401  (re-exported)
 from descentlab.theme import (  # noqa: F401  (re-exported: the matplotlib figures' palette)
@@ -23,6 +24,21 @@ HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 LINE_HALO = [pe.Stroke(linewidth=2.6, foreground="white", alpha=0.8), pe.Normal()]
 STAR_HALO = [pe.Stroke(linewidth=3.0, foreground="white"), pe.Normal()]
 """A white rim around the black-edged minimum star, so it stands out on dark paths too."""
+
+SAVE_DPI = 130
+"""Pixels per inch of a saved figure (:func:`descentlab.plot.save`)."""
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A constrained-layout Figure at :data:`SAVE_DPI` on its own Agg canvas: laying it out measures
+    every text with the renderer that will draw it, at the dpi it is saved with, so the draw finds
+    those measurements cached instead of making them again."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, dpi=SAVE_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
 
 def iterate_cmap() -> ListedColormap:
     """The iterate colour map without its palest tenth, which vanishes on white."""

@@ -32,7 +32,7 @@ def rates(problem, trajectories: list[Trajectory], tunings: list[theory.Tuning],
     exceeds 1 when the run first moves away, as heavy ball does). Errors at or below float64's
     resolution near φ* are not drawn: the curve stops there with a ▼ on the dotted floor line.
     """
-    fig = Figure(figsize=(9.5, 7.0), layout="constrained")
+    fig = style.new_figure((9.5, 7.0))
     ax = fig.add_subplot()
     labels = [t.label for t in trajectories] if labels is None else list(labels)
     names = [t.optimizer for t in trajectories]
@@ -111,7 +111,7 @@ def sweep_map(result: SweepResult, problem=None) -> Figure:
     other = ~diverged & ~np.isfinite(median) & (np.mean(result.other_minimum, axis=-1) > 0.5)
     never = ~diverged & ~np.isfinite(median) & ~other
     names = list(result.axes)
-    fig = Figure(figsize=(9, 6.6), layout="constrained")
+    fig = style.new_figure((9, 6.6))
     ax = fig.add_subplot()
     masks = _categories(result, diverged, other, never)
     if len(names) == 1:
@@ -259,7 +259,7 @@ def tuning(result) -> Figure:
     from the best to the worst seed (log scale). Gaps at or below float64's resolution of
     L − L_min are not drawn as a flat line: the curve breaks there, a ▼ on the dotted floor line
     marks where it reaches it."""
-    fig = Figure(figsize=(9, 5.6), layout="constrained")
+    fig = style.new_figure((9, 5.6))
     ax = fig.add_subplot()
     names = [r.method for r in result.results]
     floor = style.gap_floor(result.floor)
