@@ -75,12 +75,12 @@ A point needs its P parameters plus every layer's output on the N examples;
 :func:`points_that_fit` measures the latter with one forward pass and divides, so a batch of points
 stays within this whatever the network (at least one point)."""
 
-BATCH = 32
-"""Points stacked into one vmapped call (fewer when :data:`BATCH_VALUES` says so). Measured on one
-core with a 64-64-10 MLP (4,810 parameters): on 64 examples 16 or 32 points a call are the fastest,
-≈ 6× faster per point than one at a time (0.085 against 0.50 ms); on all 1,797 digits each point is
-already a large matrix product and 1, 16 and 32 points a call cost the same (≈ 1.7 ms), while 64
-or more are slower (2.9 ms: the stacked weights leave the cache)."""
+BATCH = 16
+"""Points stacked into one vmapped call (fewer when :data:`BATCH_VALUES` says so). Measured in CPU
+time on one core with a 64-64-10 tanh MLP (4,810 parameters) on all 1,797 digits, head shortcut on:
+1, 4, 8, 16 and 32 points a call cost 1.71, 1.62, 1.47, 1.37 and 2.06 ms a point — at 32 the
+stacked intermediates (32 × 1,797 × 64 values, 29 MB a tensor) leave the cache. On 64 examples
+16 or 32 points a call are ≈ 6× faster per point than one at a time (0.085 against 0.50 ms)."""
 
 MAX_WORK = 2 * 10**11
 """Multiply-adds of one surface, estimated as points × examples × parameters (a dense layer does one
