@@ -74,8 +74,8 @@ def test_default_settings_run_exactly_what_the_command_line_runs(explorer, probl
     outcome = explorer.outcome(*explorer.request(values, None).cache_key)
     _, expected = cli_config(problem, BUILT_IN, 30, kappa=10.0 if problem == "quadratic" else None).run()
     assert outcome.trajectories == expected  # every array bit for bit, hyper-parameters, batches
-    views = {"surface", "contour", "loss"} | ({"data"} if problem in ("line-fit", "gabor") else set())
-    assert set(result["figures"]) == views
+    data = {"data"} if problem in ("line-fit", "gabor") else set()
+    assert set(result["figures"]) == {"surface", "contour", "loss", "lookahead"} | data
 
 
 def test_moved_sliders_and_a_clicked_start_reach_the_runs(explorer):
@@ -254,8 +254,9 @@ def test_bad_input_gives_one_line_and_the_app_keeps_working(explorer, change, me
 def test_a_bad_update_keeps_the_last_figures_on_the_page(explorer):
     outputs = page_outputs(explorer.update(controls(explorer, hyper={"nesterov": {"beta": 7}}), None, None,
                                            None))
-    assert all(o is dash.no_update for o in outputs[:4])
-    assert "β) must be in [0, 1)" in outputs[4] and outputs[5]["color"] == web_app.ERROR_STYLE["color"]
+    n = len(web_app.VIEWS)  # the figures come first, then the message and its style
+    assert all(o is dash.no_update for o in outputs[:n])
+    assert "β) must be in [0, 1)" in outputs[n] and outputs[n + 1]["color"] == web_app.ERROR_STYLE["color"]
 
 
 def test_a_bug_in_a_view_is_reported_not_raised(explorer, monkeypatch):

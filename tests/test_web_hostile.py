@@ -58,7 +58,8 @@ def page_state(app) -> dict:
             "upload-store.data": None, "iterate.value": 10, "iterate.max": 10, "shown-store.data": None,
             "upload.contents": data_url(CSV), "upload.filename": "hours.csv",
             "view-contour.clickData": {"points": [{"x": 0.5, "y": 0.5}]}, "start-reset.n_clicks": 1,
-            "hyper": d["hyper"]}
+            "loss.value": "x**2 + 3*y**2", "fit.value": "line-fit", "model.value": "p0 + p1*x",
+            "x-column.value": None, "y-column.value": None, "hyper": d["hyper"]}
 
 
 def _matching(pattern: dict) -> list[dict]:

@@ -80,6 +80,7 @@ class XYData:
     decimal_comma: bool = False          # some cell used was written with a decimal comma
     header: str = "row"                  # "row", "numeric" (a header of numbers), "comment" or "none"
     left_out: tuple[str, ...] = ()       # id columns not taken as x or y
+    columns: tuple[str, ...] = ()        # the numeric columns, in the file's order: what x and y may name
 
     def describe(self) -> str:
         """One line saying what was read: file, separator, rows and the columns used as x and y."""
@@ -422,7 +423,8 @@ def parse_csv(text: str, source: str = "data", x: str | None = None, y: str | No
     if len(xs) < 2:
         raise DataError(f"{where} has {len(xs)} data row; at least 2 are needed to fit a line")
     return XYData(np.array(xs), np.array(ys), names[ix], names[iy], source=source, delimiter=delimiter,
-                  decimal_comma=used_comma, header=header, left_out=tuple(names[j] for j in left_out))
+                  decimal_comma=used_comma, header=header, left_out=tuple(names[j] for j in left_out),
+                  columns=tuple(dict.fromkeys(names[j] for j in numeric)))
 
 
 FAST_PATH = True

@@ -4,8 +4,10 @@
     python -m descentlab.web.app     # the same
 
 Controls (problem, κ, the optimizers to show, each one's hyper-parameters, steps, batch size,
-seed, and the start point set by clicking the contour map) are checked by
-:mod:`descentlab.web.controls` and become a :class:`~descentlab.config.Config`. The optimizers
+seed, the start point set by clicking the contour map, and your own problem: a loss expression, or
+an uploaded CSV's x and y columns fitted by a line, the Gabor model or a model expression) are
+checked by :mod:`descentlab.web.controls` and become a :class:`~descentlab.config.Config` (a bad
+expression: the command line's message and a caret line under its fault). The optimizers
 and their controls come from the registry (:mod:`descentlab.optimizers`, plugins included), read
 each time the page is served and at every request: a method registered after this module was
 imported appears on the next page load. The first selection is ``optimizers.featured()``, and
@@ -54,22 +56,34 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from descentlab import optimizers as optim
 from descentlab import scene as scene_mod
-from descentlab.catalogue import by_name
 from descentlab.config import Config, OptimizerSpec
 from descentlab.errors import InputError, one_line
-from descentlab.problems import Problem, linear_regression
+from descentlab.problems import ExpressionError, Problem, from_expression, gabor, linear_regression
+from descentlab.problems.expression import MAX_LENGTH
 from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
 from descentlab.web import guard, motion, upload_check
+from descentlab.web.figures import lookahead as lookahead_view
 
 log = logging.getLogger(__name__)
 
 PROBLEM_LABELS = {"line-fit": "line fit (12 points, Figure 6.1)", "gabor": "Gabor model (Figure 6.2)",
                   "quadratic": "quadratic bowl (κ slider)", "rosenbrock": "Rosenbrock",
-                  "beale": "Beale", "himmelblau": "Himmelblau", ctl.UPLOAD: "line fit to an uploaded CSV"}
+                  "beale": "Beale", "himmelblau": "Himmelblau",
+                  ctl.EXPRESSION: "your loss expression L(x, y)",
+                  ctl.UPLOAD: "line fit to an uploaded CSV (or Gabor, or your model)"}
+FIT_LABELS = {"line-fit": "line ŷ = φ0 + φ1·x", "gabor": "Gabor model (Figure 6.2)",
+              ctl.EXPRESSION: "your model expression of x"}
+OWN_IDS = {"loss": "loss", "fit": "fit", "model": "model", "x": "x-column", "y": "y-column"}
+"""Your own problem's controls (keys of :meth:`Explorer.update`'s values, as
+:func:`descentlab.web.controls.problem_fields` takes them) and their ids."""
+MAX_EXPRESSION = MAX_LENGTH
+"""The longest expression a box takes (the parser's limit; the server checks it again)."""
+OWN_DEFAULTS = {"loss": ctl.LOSS_EXAMPLE, "fit": "line-fit", "model": ctl.MODEL_EXAMPLE, "x": None, "y": None}
+"""What your own problem's controls hold when the page loads (x, y: the columns the command line picks)."""
 DATA_PROBLEMS = ("line-fit", "gabor", ctl.UPLOAD)
-VIEWS = ("data", "surface", "contour", "loss")
+VIEWS = ("data", "surface", "contour", "loss", "lookahead")
 MAX_REQUEST_BYTES = 4 * ctl.MAX_UPLOAD_BYTES
 """No request body may be larger (an upload arrives as base64 text, 4/3 of the file, twice)."""
 MAX_UPLOADS = 8
@@ -86,6 +100,14 @@ uploaded CSV's α) puts a new slider there."""
 METHOD_BOX_ALL = {"type": "method-box", "method": ALL}
 
 ERROR_STYLE = {"color": "#b00020", "fontWeight": "600"}
+MONOSPACE = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
+DETAIL_STYLE = {"fontFamily": MONOSPACE, "fontSize": "12px", "color": "#b00020", "background": "#fdf3f4",
+                "border": "1px solid #f1c6cc", "borderRadius": "4px", "padding": "4px 6px",
+                "margin": "0 0 10px 0"}
+"""The block under the expression boxes that shows a bad expression's message, the expression and a
+caret line under its fault."""
+CARET_STYLE = {"whiteSpace": "pre", "overflowX": "auto", "margin": "2px 0 0 0", "font": "inherit"}
+"""The expression and its caret line keep their columns (no wrapping; scrolled when long)."""
 NOTE_STYLE = {"color": "#555"}
 UPLOAD_ACCEPT = ".csv,text/csv,text/plain"
 UPLOAD_MESSAGE_STYLE = {"fontSize": "12px", "margin": "4px 0 10px 0"}
@@ -102,6 +124,7 @@ class Outcome:
     key: str
     moving: dict = field(default_factory=dict)  # view → index of its first trace the iterate moves
     motion: dict = field(default_factory=dict)  # every iterate's moving traces, for the page (made once)
+    lookahead: lookahead_view.Panel | None = None  # every step of the first Nesterov run (eq. 6.12 vs 6.11)
 
     @property
     def last(self) -> int:
@@ -183,23 +206,22 @@ class Explorer:
 
     # ---- the suggested settings of a problem -----------------------------------------------------
 
-    def defaults(self, problem: object, kappa: object, upload_store: object = None) -> dict:
+    def defaults(self, problem: object, kappa: object, upload_store: object = None, **own: object) -> dict:
         """The controls' positions that show ``problem`` well: what ``descentlab compare`` would use.
 
         ``{"hyper": {method: {hyper: position}}, "steps": n, "moved": {method: {hyper: [low,
         high]}}}`` for every registered method: each hyper-parameter as ``Config.resolved`` fills it
         for the problem (its suggestion, else its default), as its control shows it (an exponent on a
         log slider; see :meth:`descentlab.web.controls.Control.position`). An uploaded CSV (named by
-        ``upload_store``) suggests settings from its own data, as ``descentlab --data`` does; a log
-        slider whose suggestion lies outside its decades is moved to hold it (``moved``).
+        ``upload_store``) suggests settings from its own data (its columns and model: ``own``, see
+        :func:`descentlab.web.controls.problem_fields`), as ``descentlab --data`` does, and your own
+        loss expression from its own curvature, as ``descentlab --loss`` does; a log slider whose
+        suggestion lies outside its decades is moved to hold it (``moved``).
         """
-        name = ctl.choice("problem", problem, ctl.PROBLEMS)
-        options = {"kappa": ctl.log_value("κ", kappa, ctl.LOG_KAPPA)} if name == "quadratic" else {}
-        upload = self.uploaded(upload_store) if name == ctl.UPLOAD and upload_store is not None else None
-        if upload is not None:
-            prob = self.upload_problem(upload.key)
-        else:  # no file yet: the page shows the line fit's settings until one is uploaded
-            prob = by_name("line-fit" if name == ctl.UPLOAD else name, **options)
+        name = ctl.choice("problem", problem, ctl.CHOICES)
+        if name == ctl.UPLOAD and upload_store is None:  # no file yet: the line fit's settings meanwhile
+            name = "line-fit"
+        prob = self.problem(*self.problem_setting(name, kappa, upload_store, **own))
         methods = optim.methods()
         full = _every_method(prob)
         chosen = {s.name: s.hyperparams for s in full.optimizers}
@@ -217,14 +239,32 @@ class Explorer:
         """The line fit to an upload in memory (what ``descentlab --data FILE`` builds)."""
         return self.problem(_problem_part(Config()), key)
 
+    def problem_setting(self, problem: object, kappa: object = None, upload_store: object = None,
+                        **own: object) -> tuple[str, str | None]:
+        """The checked settings that choose the problem (the TOML of :func:`_problem_part`) and the
+        upload's key: the arguments of :attr:`problem`. ``own``: ``loss``, ``fit``, ``model``, ``x``,
+        ``y`` (:func:`descentlab.web.controls.problem_fields`)."""
+        upload = self.uploaded(upload_store) if problem == ctl.UPLOAD else None
+        fields = ctl.problem_fields(problem, kappa=kappa, upload=upload, **own)
+        return _problem_part(Config(**fields)), None if upload is None else upload.key
+
     def moved(self, upload: ctl.Upload | None) -> dict[tuple[str, str], tuple[float, float]]:
         """The log sliders that an upload's suggestions move (:func:`descentlab.web.controls.windows`)."""
         if upload is None:
             return {}
-        return self._moved(upload.key)
+        return self._moved(_problem_part(Config()), upload.key)
 
-    def _moved_for(self, key: str) -> dict[tuple[str, str], tuple[float, float]]:
-        full = _every_method(self.upload_problem(key))
+    def moved_for(self, values: dict, upload_store: object) -> dict[tuple[str, str], tuple[float, float]]:
+        """The log sliders that the suggestions of your own problem move (an uploaded CSV's, or a loss
+        expression's): ``values`` as :meth:`update` takes them; {} for the built-in problems."""
+        problem = values.get("problem")
+        if problem not in (ctl.EXPRESSION, ctl.UPLOAD) or (problem == ctl.UPLOAD and upload_store is None):
+            return {}
+        own = {k: values.get(k) for k in OWN_IDS}
+        return self._moved(*self.problem_setting(problem, values.get("kappa"), upload_store, **own))
+
+    def _moved_for(self, setting: str, key: str | None) -> dict[tuple[str, str], tuple[float, float]]:
+        full = _every_method(self.problem(setting, key))
         return ctl.windows({s.name: s.hyperparams for s in full.optimizers})
 
     def page_values(self, problem: str = DEFAULT["problem"], *, kappa: object = DEFAULT["kappa"],
@@ -234,8 +274,9 @@ class Explorer:
         ``optimizers.featured()``), the controls of every registered method. ``over`` replaces any of
         them (``steps=30``, ``hyper=…``); pass the result to :meth:`update`, or to
         :func:`update_request` for a served app."""
-        d = self.defaults(problem, kappa, upload_store)
-        values = {"problem": problem, "kappa": kappa,
+        own = {k: over.get(k, v) for k, v in OWN_DEFAULTS.items()}
+        d = self.defaults(problem, kappa, upload_store, **own)
+        values = {"problem": problem, "kappa": kappa, **own,
                   "optimizers": list(optim.featured() if optimizers is None else optimizers),
                   "hyper": d["hyper"], "steps": d["steps"], "batch_size": DEFAULT["batch_size"],
                   "seed": DEFAULT["seed"], "start": None}
@@ -246,19 +287,28 @@ class Explorer:
     def request(self, values: dict, upload_store: object) -> ctl.Request:
         """Validate a state of the controls (ControlError with one line when it cannot be used)."""
         upload = self.uploaded(upload_store) if values.get("problem") == ctl.UPLOAD else None
-        return ctl.request(**values, upload=upload, moved=self.moved(upload))
+        return ctl.request(**values, upload=upload, moved=self.moved_for(values, upload_store))
 
     def _compute(self, toml: str, upload_key: str | None) -> Outcome:
         """The runs and the scene of a validated config, each run taken from the cache of runs."""
         config = Config.from_toml(toml, "controls")
+        if config.start is not None:  # a click gives two numbers: a model may have more parameters
+            unstarted = self.problem(_problem_part(dataclasses.replace(config, start=None)), upload_key)
+            if len(config.start) != unstarted.n_params:
+                names = ", ".join(unstarted.param_names)
+                raise ctl.ControlError(f"a click on the contour map sets the start of a 2-parameter problem; "
+                                       f"{unstarted.name} has {unstarted.n_params} ({names}): press reset")
         problem = self.problem(_problem_part(config), upload_key)
         full = config.resolved(problem)
         setting = dataclasses.replace(full, optimizers=()).to_toml()
         trajectories = [self.trajectory(setting, upload_key, spec.name, spec.method,
                                         tuple(spec.hyperparams.items())) for spec in full.optimizers]
-        scene = scene_mod.build(problem, trajectories, resolution=self.resolution)
+        # a model of more than two parameters is drawn through the 2-D slice the command line draws
+        view, shown, full_params = scene_mod.drawable(problem, trajectories)
+        scene = scene_mod.build(view, shown, resolution=self.resolution, full_params=full_params)
         key = hashlib.sha256(f"{toml}\0{upload_key}".encode()).hexdigest()[:20]
-        return Outcome(problem, trajectories, scene, tuple(full.start), key)
+        return Outcome(problem, trajectories, scene, tuple(full.start), key,
+                       lookahead=lookahead_view.prepare(view, shown, scene))
 
     def _problem(self, toml: str, upload_key: str | None) -> Problem:
         if upload_key is None:
@@ -267,9 +317,14 @@ class Explorer:
             up = self._uploads.get(upload_key)
         if up is None:
             raise ctl.ControlError("the uploaded file is no longer in the server's memory; upload it again")
-        # what Config.build_problem does for a CSV file, from the bytes in memory (never a path)
-        return linear_regression(up.table.x, up.table.y, name=up.name, x_label=up.table.x_name,
-                                 y_label=up.table.y_name)
+        # what Config.build_problem does for a CSV file (datasets.from_csv, or problems.from_expression
+        # for a model), from the text in memory (never a path)
+        config = Config.from_toml(toml, "controls")
+        table = up.columns_of(config.x or up.table.x_name, config.y or up.table.y_name)
+        if config.model is not None:
+            return from_expression(config.model, data=table, start=config.start, params=config.params)
+        build = gabor if config.problem == "gabor" else linear_regression
+        return build(table.x, table.y, name=up.name, x_label=table.x_name, y_label=table.y_name)
 
     def _trajectory(self, setting: str, upload_key: str | None, name: str, method: str,
                     hyperparams: tuple[tuple[str, float], ...]) -> Trajectory:
@@ -289,7 +344,7 @@ class Explorer:
         """The figure dicts of every view at iterate ``selected`` (None: the last)."""
         from descentlab.web.figures import views
 
-        return views(outcome.scene, selected=selected)
+        return views(outcome.scene, selected=selected, lookahead=outcome.lookahead)
 
     def moving(self, outcome: Outcome) -> dict[str, int | None]:
         """For each view, the index of its first trace that depends on the selected iterate (None:
@@ -321,7 +376,8 @@ class Explorer:
         there on, and the layout; else None), ``key`` (this scene's), ``message`` and ``error``
         (one line), ``last`` (the scrubber's max), ``selected`` (the iterate shown; None when the
         scrubber sits at the end and follows it), ``start`` (the start point used) and ``summary``
-        (one line per run).
+        (one line per run). A bad expression's message is its one line (the command line's), with
+        ``detail``: that line, the expression and a caret line under the offending part.
         """
         try:
             req = self.request(values, upload_store)
@@ -334,6 +390,9 @@ class Explorer:
                 if all(moving.get(name) is not None for name in figures):
                     changes = {name: {"first": moving[name], "data": fig["data"][moving[name]:],
                                       "layout": fig["layout"]} for name, fig in figures.items()}
+        except ExpressionError as err:
+            summary, detail = ctl.expression_error(err)
+            return {"figures": None, "message": say(summary), "detail": detail, "error": True}
         except (ctl.ControlError, ValueError, TypeError) as err:
             return {"figures": None, "message": _one_line(err), "error": True}
         except Exception as err:  # a bug must not take the page down: say so and keep serving
@@ -356,7 +415,7 @@ class Explorer:
         except (ctl.ControlError, ValueError, TypeError):
             return None
         if not outcome.motion:
-            packed = motion.frames(outcome.scene)
+            packed = motion.frames(outcome.scene, outcome.lookahead)
             outcome.motion.update(key=outcome.key, last=outcome.last, views=packed["views"],
                                   summary=[_summary(outcome, t) for t in range(outcome.last + 1)])
         return outcome.motion
@@ -377,8 +436,12 @@ def _every_method(problem: Problem) -> Config:
 
 
 def _problem_part(config: Config) -> str:
-    """The TOML of the settings that choose the problem (not the runs)."""
-    return Config(problem=config.problem, kappa=config.kappa, angle=config.angle).to_toml()
+    """The TOML of the settings that choose the problem (not the runs): your own expression's start
+    too, from which its suggestions are made (as ``descentlab --loss … --start …`` makes them)."""
+    own = config.loss is not None or config.model is not None
+    return Config(problem=config.problem, kappa=config.kappa, angle=config.angle, loss=config.loss,
+                  model=config.model, params=config.params, x=config.x, y=config.y,
+                  start=config.start if own else None).to_toml()
 
 
 def say(text: object) -> str:
@@ -484,7 +547,8 @@ def layout(explorer: Explorer) -> html.Div:
                                                                                    "marginBottom": "12px"}),
         _row("problem-label", "problem", dcc.Dropdown(
             id="problem", value=DEFAULT["problem"], clearable=False, searchable=False,
-            options=[{"label": PROBLEM_LABELS.get(p, p), "value": p} for p in ctl.PROBLEMS])),
+            options=[{"label": PROBLEM_LABELS.get(p, p), "value": p} for p in ctl.CHOICES])),
+        loss_row(),
         _row("kappa-label", "κ (condition number)", _slider("kappa", *ctl.LOG_KAPPA, 0.01, DEFAULT["kappa"],
                                                             _log_marks(0, 3))),
         # the browser drops a file over the limit, and upload_check says so at once; the server
@@ -495,6 +559,9 @@ def layout(explorer: Explorer) -> html.Div:
                    style={"border": "1px dashed #999", "borderRadius": "6px", "padding": "8px",
                           "textAlign": "center", "fontSize": "13px", "cursor": "pointer"}),
         html.Div(id="upload-message", style=UPLOAD_MESSAGE_STYLE),
+        fit_box(),
+        # a bad expression: the message and a caret line under its fault, right under the boxes
+        html.Div(id="message-detail", role="alert", style={"display": "none"}),
         _row("optimizers-label", "optimizers", dcc.Checklist(
             id="optimizers", value=chosen, inline=True,
             options=[{"label": n, "value": n, "title": m.summary} for n, m in methods.items()],
@@ -544,12 +611,64 @@ def layout(explorer: Explorer) -> html.Div:
                     style={"display": "flex", "height": "100vh"})
 
 
+def _text(id_: str, value: str, placeholder: str) -> dcc.Input:
+    """A box for an expression: sent on Enter or when it loses focus, at most the parser's length."""
+    return dcc.Input(id=id_, type="text", value=value, debounce=True, placeholder=placeholder,
+                     maxLength=MAX_EXPRESSION, spellCheck=False, autoComplete="off",
+                     style={"width": "100%", "boxSizing": "border-box", "fontFamily": MONOSPACE,
+                            "fontSize": "13px"})
+
+
+def loss_row() -> html.Div:
+    """Your own loss L(x, y) (``descentlab --loss``), shown for the problem "your loss expression"."""
+    return _row("loss-label", "loss L(x, y) =", _text("loss", ctl.LOSS_EXAMPLE, ctl.LOSS_EXAMPLE), "loss-row",
+                title="x, y (and z): + - * / ** ( ), numbers, pi, e, sin cos tan exp log sqrt abs tanh "
+                      "sigmoid …; press Enter to run it")
+
+
+def fit_box() -> html.Div:
+    """The columns of an upload and the model fitted to them (``--x``, ``--y``, ``--problem line-fit |
+    gabor`` or ``--model``), shown for the problem "your CSV"; filled when a file is uploaded."""
+    def pick(id_: str, label: str) -> html.Div:
+        box = dcc.Dropdown(id=id_, options=[], value=None, clearable=False, placeholder="upload first",
+                           style={"fontSize": "13px"})
+        return html.Div([html.Div(label, style={"fontSize": "13px"}), box],
+                        style={"flex": "1 1 45%", "minWidth": "0"})
+
+    model = dcc.Dropdown(id="fit", value=OWN_DEFAULTS["fit"], clearable=False, searchable=False,
+                         options=[{"label": FIT_LABELS[f], "value": f} for f in ctl.FITS],
+                         style={"fontSize": "13px"})
+    return html.Div([
+        html.Div([pick("x-column", "x column"), pick("y-column", "y column")],
+                 style={"display": "flex", "gap": "8px", "marginBottom": "8px"}),
+        _row("fit-label", "model fitted (sum of squared errors)", model, "fit-row"),
+        _row("model-label", "model ŷ(x) =", _text("model", ctl.MODEL_EXAMPLE, ctl.MODEL_EXAMPLE), "model-row",
+             title="x and the parameters p0, p1, … in the loss language; press Enter to fit it"),
+    ], id="fit-box", style={"display": "none"})
+
+
+def own_visibility(problem: object, fit: object) -> tuple[dict, dict, dict]:
+    """Show the loss box for your loss expression, the columns and model for an upload, and the model
+    box when the model is your expression (in :data:`OWN_TOGGLED` order)."""
+    off = {"display": "none"}
+    return ({"marginBottom": "10px"} if problem == ctl.EXPRESSION else off,
+            {"marginBottom": "4px"} if problem == ctl.UPLOAD else off,
+            {"marginBottom": "10px"} if fit == ctl.EXPRESSION else off)
+
+
+def column_options(upload: ctl.Upload) -> list[dict]:
+    """The picker's choices: the upload's numeric columns, each shown in one short printable line."""
+    return [{"label": say(c)[:60] or "(unnamed)", "value": c} for c in upload.columns]
+
+
 CONTROL_IDS = {"problem": "problem", "kappa": "kappa", "optimizers": "optimizers", "steps": "steps",
                "batch_size": "batch-size", "seed": "seed"}
 """The page's plain controls (keys of :meth:`Explorer.update`'s values) and their ids; the
 hyper-parameters' controls have pattern-matching ids (:data:`HYPER_ALL`) under the key ``hyper``."""
 TOGGLED = ("kappa-label-row", "batch-size-row", "data-box")
 """What :func:`visibility` shows or hides, in its order (each method's box aside)."""
+OWN_TOGGLED = ("loss-row", "fit-box", "model-row")
+"""What :func:`own_visibility` shows or hides, in its order."""
 
 
 def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> dash.Dash:
@@ -565,8 +684,13 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
         UPLOAD_MESSAGE_STYLE | ERROR_STYLE, UPLOAD_MESSAGE_STYLE | NOTE_STYLE))
     upload_check.install(app, motion.SCRIPT)  # the page's own scrubbing and playing
 
+    own_inputs = [Input(OWN_IDS[k], "value") for k in OWN_IDS]
+    own_states = [State(OWN_IDS[k], "value") for k in OWN_IDS]
+
     @app.callback(Output("upload-store", "data"), Output("upload-message", "children"),
                   Output("upload-message", "style"), Output("problem", "value"),
+                  Output("x-column", "options"), Output("x-column", "value"),
+                  Output("y-column", "options"), Output("y-column", "value"),
                   Input("upload", "contents"), State("upload", "filename"), State("upload-store", "data"),
                   prevent_initial_call=True)
     def on_upload(contents, filename, current):
@@ -575,24 +699,34 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
         store, message, failed = explorer.upload(contents, filename, current)
         style = UPLOAD_MESSAGE_STYLE | (ERROR_STYLE if failed else NOTE_STYLE)
         if failed or store is None:
-            return dash.no_update, message, style, dash.no_update
-        return store, message, style, ctl.UPLOAD
+            return dash.no_update, message, style, *(dash.no_update,) * 5
+        up = explorer.uploaded(store)
+        options = column_options(up)  # the columns the command line picks, until others are chosen
+        return store, message, style, ctl.UPLOAD, options, up.table.x_name, options, up.table.y_name
+
+    @app.callback(*[Output(box, "style") for box in OWN_TOGGLED], Input("problem", "value"),
+                  Input("fit", "value"))
+    def on_own(problem, fit):
+        return own_visibility(problem, fit)
 
     @app.callback(Output("start-store", "data"), Input("view-contour", "clickData"),
                   Input("start-reset", "n_clicks"), Input("problem", "value"), Input("upload-store", "data"),
-                  prevent_initial_call=True)
-    def on_start(click, _reset, _problem, _upload):
+                  *own_inputs, prevent_initial_call=True)
+    def on_start(click, _reset, _problem, _upload, *_own):
         start = explorer.start(dash.ctx.triggered_id, click)
         if start is dash.no_update:
             raise dash.exceptions.PreventUpdate
         return start
 
     @app.callback(Output(HYPER_ALL, "value"), Output("steps", "value"), Output(HYPER_SLOT_ALL, "children"),
-                  Input("problem", "value"), Input("upload-store", "data"), State("kappa", "value"),
-                  State(HYPER_ALL, "id"), State(HYPER_SLOT_ALL, "id"), prevent_initial_call=True)
-    def on_problem(problem, upload, kappa, ids, slots):
-        try:
-            d = explorer.defaults(problem, kappa, upload if problem == ctl.UPLOAD else None)
+                  Input("problem", "value"), Input("upload-store", "data"), *own_inputs,
+                  State("kappa", "value"), State(HYPER_ALL, "id"), State(HYPER_SLOT_ALL, "id"),
+                  prevent_initial_call=True)
+    def on_problem(problem, upload, *args):
+        *own, kappa, ids, slots = args
+        try:  # a bad expression: the sliders stay, and the update says what is wrong
+            d = explorer.defaults(problem, kappa, upload if problem == ctl.UPLOAD else None,
+                                  **dict(zip(OWN_IDS, own, strict=True)))
         except (ctl.ControlError, ValueError, TypeError):
             raise dash.exceptions.PreventUpdate from None
         fresh = log_sliders(d, slots)
@@ -604,11 +738,12 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
                   Output(METHOD_BOX_ALL, "style"), *[Output(box, "style") for box in TOGGLED],
                   Input(HYPER_ALL, "value"), Input("kappa", "value"), Input("problem", "value"),
                   Input("optimizers", "value"), State(HYPER_ALL, "id"), State(METHOD_BOX_ALL, "id"),
-                  State("upload-store", "data"))
-    def on_labels(values, kappa, problem, chosen, ids, boxes, upload):
+                  State("upload-store", "data"), *own_states)
+    def on_labels(values, kappa, problem, chosen, ids, boxes, upload, *own):
         try:
-            moved = explorer.moved(explorer.uploaded(upload)) if problem == ctl.UPLOAD and upload else {}
-        except ctl.ControlError:
+            sent = {"problem": problem, "kappa": kappa, **dict(zip(OWN_IDS, own, strict=True))}
+            moved = explorer.moved_for(sent, upload)
+        except (ctl.ControlError, ValueError, TypeError):
             moved = {}
         shown = hyper_labels(ids, values, moved)
         label_ids = [o["id"] for o in dash.ctx.outputs_list[0]]
@@ -619,19 +754,23 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
     figure_outputs = [Output(f"view-{n}", "figure") for n in VIEWS]
 
     @app.callback(*figure_outputs, Output("message", "children"), Output("message", "style"),
+                  Output("message-detail", "children"), Output("message-detail", "style"),
                   Output("summary", "children"), Output("start-label", "children"),
                   Output("iterate", "max"), Output("iterate", "value"), Output("iterate-label", "children"),
                   Output("shown-store", "data"),
                   *inputs, Input(HYPER_ALL, "value"), Input("start-store", "data"),
-                  Input("upload-store", "data"), State("iterate", "value"), State("iterate", "max"),
-                  State("shown-store", "data"), State(HYPER_ALL, "id"))
+                  Input("upload-store", "data"), *own_inputs, State("iterate", "value"),
+                  State("iterate", "max"), State("shown-store", "data"), State(HYPER_ALL, "id"))
     def on_update(*args):
-        *values, hyper, start, upload, iterate, previous_max, shown, ids = args
+        values, (hyper, start, upload), rest = args[:len(CONTROL_IDS)], args[len(CONTROL_IDS):][:3], \
+            args[len(CONTROL_IDS) + 3:]
+        own, (iterate, previous_max, shown, ids) = rest[:len(OWN_IDS)], rest[len(OWN_IDS):]
         try:
             mapping = ctl.hyper_mapping(ids, hyper)
         except ctl.ControlError as err:
             return page_outputs({"figures": None, "message": _one_line(err), "error": True})
-        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start}
+        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start} | \
+            dict(zip(OWN_IDS, own, strict=True))
         return page_outputs(explorer.update(controls, upload, iterate, previous_max, shown))
 
     # the scrubber is the page's own: once per new scene the server sends every iterate's moving
@@ -639,14 +778,15 @@ def create_app(explorer: Explorer | None = None, *, resolution: int = 150) -> da
     @app.callback(Output("motion-store", "data"), Input("shown-store", "data"),
                   *[State(CONTROL_IDS[k], "value") for k in CONTROL_IDS], State(HYPER_ALL, "value"),
                   State("start-store", "data"), State("upload-store", "data"), State(HYPER_ALL, "id"),
-                  prevent_initial_call=True)
+                  *own_states, prevent_initial_call=True)
     def on_motion(key, *args):
-        *values, hyper, start, upload, ids = args
+        *values, hyper, start, upload, ids = args[:-len(OWN_IDS)]
         try:
             mapping = ctl.hyper_mapping(ids, hyper)
         except ctl.ControlError:
             return None
-        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start}
+        controls = dict(zip(CONTROL_IDS, values, strict=True)) | {"hyper": mapping, "start": start} | \
+            dict(zip(OWN_IDS, args[-len(OWN_IDS):], strict=True))
         found = explorer.motion(controls, upload)
         return found if found is not None and found["key"] == key else None
 
@@ -700,12 +840,16 @@ def page_outputs(result: dict) -> tuple:
 
     When the page already shows the scene, each figure is a :class:`dash.Patch` of the traces the
     iterate moves and of the layout, so the browser keeps the surface, the contours and the paths
-    and redraws only the markers (and the key of the scene shown stays as it is).
+    and redraws only the markers (and the key of the scene shown stays as it is). The two after the
+    message and its style are the monospace block under the expression boxes (a bad expression's
+    message, the expression and a caret line under its fault).
     """
     style = {"fontSize": "13px", "marginTop": "12px", **(ERROR_STYLE if result["error"] else NOTE_STYLE)}
     keep = dash.no_update
+    detail = result.get("detail") or ""
+    below = (detail_block(detail), DETAIL_STYLE if detail else {"display": "none"})
     if result["figures"] is None:
-        return (keep, keep, keep, keep, result["message"], style, keep, keep, keep, keep, keep, keep)
+        return (*(keep,) * len(VIEWS), result["message"], style, *below, keep, keep, keep, keep, keep, keep)
     if result["changes"] is not None:
         figures = tuple(_patch(result["changes"][n]) if n in result["changes"] else keep for n in VIEWS)
         key = keep
@@ -716,9 +860,16 @@ def page_outputs(result: dict) -> tuple:
     last, selected = result["last"], result["selected"]
     shown = last if selected is None else selected
     start = ", ".join(f"{v:.3g}" for v in result["start"])
-    return (*figures, result["message"], style, [html.Li(line) for line in result["summary"]],
+    return (*figures, result["message"], style, *below, [html.Li(line) for line in result["summary"]],
             f"start φ₀ = ({start}); click the contour map to move it", last,
             last if selected is None else keep, f"iterate t = {shown} of {last}", key)
+
+
+def detail_block(text: str) -> list:
+    """The block under the expression boxes: its first line (the message, wrapped to the panel),
+    then the expression and the caret line under its fault, in their columns."""
+    first, _, rest = text.partition("\n")
+    return [html.Div(first)] + ([html.Pre(rest, style=CARET_STYLE)] if rest else []) if text else []
 
 
 def _patch(change: dict) -> dash.Patch:
@@ -779,7 +930,8 @@ def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
 
     ``controls`` maps the keys of :data:`CONTROL_IDS` to the values the widgets would send, plus
     ``hyper`` (``{method: {hyper: position}}``, the hyper-parameter controls on the page, as
-    :meth:`Explorer.page_values` gives them) and ``start`` and ``upload`` (the stores); ``shown``
+    :meth:`Explorer.page_values` gives them), ``start`` and ``upload`` (the stores) and the keys of
+    :data:`OWN_IDS` (your own problem's boxes; missing ones hold :data:`OWN_DEFAULTS`); ``shown``
     is the key of the scene the page shows (the answer is then a patch when the scene is the
     same). Benchmarks and tests use it to drive a running server exactly as a browser does.
 
@@ -791,6 +943,7 @@ def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,
     key = next(k for k in app.callback_map if "view-contour.figure" in k)
     spec = app.callback_map[key]
     by_id = {CONTROL_IDS[k]: v for k, v in controls.items() if k in CONTROL_IDS}
+    by_id |= {OWN_IDS[k]: controls.get(k, OWN_DEFAULTS[k]) for k in OWN_IDS}
     by_id |= {"start-store": controls.get("start"), "upload-store": controls.get("upload"),
               "iterate": iterate, "shown-store": shown}
     hyper = [({"type": ctl.HYPER, "method": m, "hyper": h}, v)

@@ -22,6 +22,21 @@ entry. κ's slider sends log10 κ.
 
 An uploaded CSV is base64-decoded and parsed in memory by :func:`descentlab.datasets.parse_csv`;
 it is never written to disk, and its file name is only ever shown, never used as a path.
+
+Your own problem takes the command line's configuration keys (:func:`problem_fields`), so a state
+of the page is a ``descentlab run`` configuration:
+
+* ``problem = "expression"``: a loss typed in the safe expression language, ``Config.loss``
+  (``descentlab run --loss "x**2 + 3*y**2"``);
+* ``problem = "upload"``: the uploaded CSV's columns ``Config.x`` and ``Config.y`` (a column picker;
+  by default the two the command line picks) fitted by a model: a line ŷ = φ0 + φ1·x
+  (``Config.problem = "line-fit"``), the book's Gabor model (``"gabor"``), or a model expression of x
+  with parameters p0, p1, … (``Config.model``), each by the sum of squared errors L = Σ (ŷ_i − y_i)².
+
+An expression is text of at most :data:`~descentlab.problems.expression.MAX_LENGTH` characters,
+parsed by the library's own parser (never evaluated as Python); what is wrong with it raises the
+library's :class:`~descentlab.problems.ExpressionError`, whose message is the command line's and
+whose ``str`` puts a caret line under the offending part (:func:`expression_error`).
 """
 
 from __future__ import annotations
@@ -38,13 +53,25 @@ from numbers import Integral, Real
 from descentlab import optimizers as optim
 from descentlab.catalogue import NAMES
 from descentlab.config import Config, OptimizerSpec
-from descentlab.datasets import DataError, XYData, parse_csv
+from descentlab.datasets import MODELS, DataError, XYData, parse_csv
 from descentlab.errors import InputError
 from descentlab.optimizers import Hyper, Method
+from descentlab.problems import ExpressionError
+from descentlab.problems.expression import names_in
 
 UPLOAD = "upload"
-"""The problem value for a line fitted to the uploaded CSV."""
+"""The problem value for a model fitted to the uploaded CSV (a line unless ``fit`` says otherwise)."""
 PROBLEMS = (*NAMES, UPLOAD)
+"""The problems a page shows without typing anything: the built-in ones and an uploaded CSV."""
+EXPRESSION = "expression"
+"""The problem value for your own loss expression (``Config.loss``), and the ``fit`` value for your
+own model expression of an upload (``Config.model``)."""
+CHOICES = (*NAMES, EXPRESSION, UPLOAD)
+"""Every value of the page's problem dropdown."""
+FITS = (*MODELS, EXPRESSION)
+"""What an upload is fitted with: a line, the Gabor model, or a model expression."""
+LOSS_EXAMPLE = "x**2 + 3*y**2"
+MODEL_EXAMPLE = "p0 + p1*x + p2*x**2"
 
 LOG_KAPPA = (0.0, 3.0)       # κ = 10**v: 1 … 1000
 LOG_STEP = 0.01              # the step of a log slider, in log10 units
@@ -67,17 +94,35 @@ class ControlError(InputError):
     """A control value the explorer cannot use; the message is one line for the page."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Upload:
-    """A parsed CSV upload: ``key`` (a digest of its bytes) names it in the browser's store."""
+    """A parsed CSV upload: ``key`` (a digest of its bytes) names it in the browser's store;
+    ``table`` holds the columns the command line would pick, ``text`` the decoded file (kept in
+    memory to read other columns, :meth:`columns_of`)."""
 
     key: str
     name: str
     table: XYData
+    text: str = ""
 
     @property
     def rows(self) -> int:
         return len(self.table.x)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The numeric columns, which x and y may name (the picker's choices)."""
+        return self.table.columns or (self.table.x_name, self.table.y_name)
+
+    def columns_of(self, x: str, y: str) -> XYData:
+        """The columns ``x`` and ``y``, read as ``descentlab --data FILE --x X --y Y`` reads them
+        (the message of :func:`~descentlab.datasets.parse_csv` when they cannot be used)."""
+        if (x, y) == (self.table.x_name, self.table.y_name) or not self.text:
+            return self.table
+        try:
+            return parse_csv(self.text, self.name, x, y)
+        except DataError as err:
+            raise ControlError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -379,34 +424,86 @@ def hyper_values(names: Sequence[str], hyper: object,
 
 def request(*, problem: object, kappa: object, optimizers: object, hyper: object, steps: object,
             batch_size: object, seed: object, start: object, upload: Upload | None = None,
-            moved: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> Request:
+            moved: Mapping[tuple[str, str], tuple[float, float]] | None = None, loss: object = None,
+            fit: object = None, model: object = None, x: object = None, y: object = None) -> Request:
     """The validated :class:`Request` for one state of the controls.
 
     ``hyper`` maps each method to what its controls sent (``{"nesterov": {"lr": -1.3, "beta":
     0.8}}``: see :class:`Control`); only the methods in ``optimizers`` are read. ``kappa`` is log10 κ;
     ``batch_size`` is None (all the data; sgd draws 3) or a size 1..N and applies to data problems
     only (methods that always use all the data ignore it). ``moved``: the log sliders that the
-    problem's suggestions moved (:func:`windows`; an uploaded CSV's learning rates).
+    problem's suggestions moved (:func:`windows`; an uploaded CSV's learning rates). ``loss``, ``fit``,
+    ``model``, ``x`` and ``y``: your own problem (:func:`problem_fields`).
     """
-    name = choice("problem", problem, PROBLEMS)
+    name = choice("problem", problem, CHOICES)
     names = optimizer_list(optimizers)
     values = hyper_values(names, hyper, moved)
     specs = tuple(OptimizerSpec(n, n, values[n]) for n in names)
     fields: dict = {"steps": whole("steps", steps, 1, MAX_STEPS), "seed": whole("seed", seed, 0, MAX_SEED),
                     "start": start_point(start)}
-    if name == "quadratic":
-        fields["kappa"] = log_value("κ", kappa, LOG_KAPPA)
-    if name == UPLOAD:
-        if upload is None:
-            raise ControlError("upload a CSV file of x, y data first (or choose another problem)")
-        fields["problem"] = "line-fit"
-    else:
-        fields["problem"] = name
+    fields |= problem_fields(name, kappa=kappa, upload=upload, loss=loss, fit=fit, model=model, x=x, y=y)
     if name in ("line-fit", "gabor", UPLOAD) and batch_size not in (None, ""):
         n = upload.rows if upload is not None and name == UPLOAD else MAX_ROWS
         fields["batch_size"] = whole("batch size", batch_size, 1, n)
     config = Config(optimizers=specs, **fields)
     return Request(config, upload.key if name == UPLOAD and upload is not None else None)
+
+
+def problem_fields(problem: object, *, kappa: object = None, upload: Upload | None = None,
+                   loss: object = None, fit: object = None, model: object = None, x: object = None,
+                   y: object = None) -> dict:
+    """The :class:`~descentlab.config.Config` keys that choose the problem, from the controls.
+
+    ``problem`` is a value of :data:`CHOICES`; only the controls it uses are read (and checked):
+    ``kappa`` (log10 κ) for the quadratic, ``loss`` for :data:`EXPRESSION`, and for :data:`UPLOAD`
+    the columns ``x`` and ``y`` (None: those the command line picks) and ``fit`` (:data:`FITS`;
+    None: a line) with ``model`` when ``fit`` is :data:`EXPRESSION`. The expressions are checked
+    by the library's parser (:func:`expression_text`)."""
+    name = choice("problem", problem, CHOICES)
+    if name == "quadratic":
+        return {"problem": name, "kappa": log_value("κ", kappa, LOG_KAPPA)}
+    if name == EXPRESSION:
+        return {"loss": expression_text("loss", loss, LOSS_EXAMPLE)}
+    if name != UPLOAD:
+        return {"problem": name}
+    if upload is None:
+        raise ControlError("upload a CSV file of x, y data first (or choose another problem)")
+    columns = {"x": column("x", x, upload, upload.table.x_name),
+               "y": column("y", y, upload, upload.table.y_name)}
+    how = "line-fit" if fit is None else choice("model", fit, FITS)
+    if how == EXPRESSION:
+        return {"model": expression_text("model", model, MODEL_EXAMPLE), **columns}
+    return {"problem": how, **columns}
+
+
+def column(label: str, value: object, upload: Upload, default: str) -> str:
+    """A column of the upload for x or y: one of its numeric columns (None: ``default``)."""
+    if value is None:
+        return default
+    return choice(f"{label} column of {upload.name}", value, upload.columns)
+
+
+def expression_text(label: str, value: object, example: str) -> str:
+    """A typed expression (``label`` is ``"loss"`` or ``"model"``), checked by the library's parser.
+
+    Raises ControlError for an empty box or a value that is not text, and the parser's
+    :class:`~descentlab.problems.ExpressionError` (the command line's message, a caret under the
+    offending part) for anything it refuses, its length first
+    (:data:`~descentlab.problems.expression.MAX_LENGTH` characters). Names the parser does not know
+    are left to the problem's own check (a model's parameters, a loss's x and y)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ControlError(f"type a {label} expression, e.g. {example}")
+    if not isinstance(value, str):
+        raise ControlError(f"the {label} expression must be text, got {_show(value)}")
+    names_in(value)  # its syntax, length and characters: ExpressionError with the caret
+    return value
+
+
+def expression_error(err: ExpressionError) -> tuple[str, str]:
+    """An expression's error for the page: its one-line message (the command line's), and the block
+    shown under the expression boxes: that line, then, when the error has a place, the expression
+    and a caret line under the offending part (``str(err)``, at most three short lines)."""
+    return err.summary, str(err)
 
 
 # ---- uploads -----------------------------------------------------------------------------------
@@ -458,7 +555,7 @@ def parse_upload(contents: object, filename: object) -> Upload:
         table = parse_csv(text, name)
     except DataError as err:
         raise ControlError(str(err)) from None
-    return Upload(hashlib.sha256(raw).hexdigest()[:24], name, table)
+    return Upload(hashlib.sha256(raw).hexdigest()[:24], name, table, text)
 
 
 def too_large(name: str, size: int) -> str:

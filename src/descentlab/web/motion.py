@@ -3,13 +3,21 @@
 The explorer's views are a static part (the surface, the contours, the paths, the loss curves) and a
 dynamic tail that depends on the selected iterate t (:func:`descentlab.web.figures.contour.dynamic`
 and its siblings: φ_t's marker in each view, the model line f[x, φ_t], Nesterov's look-ahead
-geometry of step t, eq. 6.12, and the dashed line at step t of the loss view). :func:`frames` runs
+geometry of step t, eq. 6.12, the dashed line at step t of the loss view, and the look-ahead panel's
+step t with its own zoom, :mod:`descentlab.web.figures.lookahead`). :func:`frames` runs
 those same builders at every t = 0 … T once per state of the controls and packs what changes, per
 view and per dynamic trace, into columns (the attributes that never change are left out: the page
 has them already). In the page, :data:`SCRIPT` keeps the columns and moves the dynamic traces alone:
 
-* 2-D views: ``Plotly.animate`` with ``redraw: false`` (plotly.js then plots only the named traces,
-  with no full redraw), the title's "t = …" with ``Plotly.relayout``;
+* 2-D views: the moving scatter traces re-plotted alone by plotly.js's scatter module, as a
+  transition of no duration (so the other traces stay: a full replot of a subset of traces removes
+  the rest), else ``Plotly.animate`` with ``redraw: false``; the title's "t = …" in place; the
+  annotations and the look-ahead panel's axis ranges with ``Plotly.react`` on the layout (not
+  ``Plotly.relayout``, whose event makes dcc.Graph draw its figure prop again, the server's t).
+  The panel takes step t's view (:func:`descentlab.scene.step_bounds`) once the scrubber rests for
+  150 ms or play pauses: a change of range redraws the whole panel, contours included (measured
+  70–200 ms a frame in headless Chromium on a busy machine), so while the scrubber moves, the
+  panel's traces move alone in the view of where it last rested;
 * the 3-D view: ``Plotly.restyle`` of its marker traces only. Where WebGL is drawn in software
   (a headless browser without a GPU: ~170 ms a frame for the 150 × 150 surface) the 3-D view follows
   when the scrubber rests rather than at every frame, so it cannot hold the other views back;
@@ -29,6 +37,7 @@ import numpy as np
 
 from descentlab.scene import Scene
 from descentlab.web.figures import contour, data, loss, surface
+from descentlab.web.figures import lookahead as lookahead_view
 from descentlab.web.figures.look import Context
 
 NUMERIC = ("x", "y", "z", "customdata")
@@ -89,13 +98,14 @@ def _columns(per_t: list[dict]) -> dict[str, dict]:
     return out
 
 
-def frames(scene: Scene) -> dict:
+def frames(scene: Scene, lookahead: lookahead_view.Panel | None = None) -> dict:
     """Every iterate's dynamic traces of each view of ``scene``, packed by trace and attribute.
 
     ``{"last": T, "views": {view: {"n": dynamic traces (the last n of the figure's), "traces":
-    [{attribute: packed}], "notes": [annotations per t] (data view, only when they change)}}}``.
-    The traces are exactly those of :func:`descentlab.web.figures.views` at each t (plain lists:
-    ``binary=False``), so the page moved here equals the server's render at t.
+    [{attribute: packed}], "notes": [annotations per t] (only when they change), "ranges":
+    [[x0, x1, y0, y1] per t] (the look-ahead panel: step t's view)}}}``. The traces are exactly
+    those of :func:`descentlab.web.figures.views` at each t (plain lists: ``binary=False``; with
+    ``lookahead``, its panel too), so the page moved here equals the server's render at t.
     """
     ctx = Context(scene, binary=False)
     steps = range(ctx.last + 1)
@@ -113,7 +123,24 @@ def frames(scene: Scene) -> dict:
         outside = [data.lines_outside(ctx, t) for t in steps]
         if any(outside):
             out["data"]["notes"] = [_outside_note(k, len(scene.paths)) for k in outside]
+    if lookahead is not None and lookahead.run is not None:
+        out["lookahead"] = _lookahead(lookahead, steps)
     return {"last": ctx.last, "views": out}
+
+
+def _lookahead(panel: lookahead_view.Panel, steps: range) -> dict:
+    """The look-ahead panel's moving traces, view (axis ranges) and remarks at every t."""
+    per_t = [lookahead_view.dynamic(panel, t) for t in steps]
+    n = len(lookahead_view.DYNAMIC)
+    ranges = []
+    for t in steps:
+        xa, ya = lookahead_view.axes(panel, t)
+        ranges.append([*xa["range"], *ya["range"]])
+    view = {"n": n, "traces": [_columns([traces[k] for traces in per_t]) for k in range(n)], "ranges": ranges}
+    notes = [lookahead_view.notes(panel, t) for t in steps]
+    if any(notes):
+        view["notes"] = notes
+    return view
 
 
 def _outside_note(count: int, paths: int) -> list[dict]:
@@ -136,10 +163,12 @@ def size(motion: dict) -> int:
 SCRIPT = r"""
 (function () {
   if (window.descentlabMotion) return;
-  const VIEWS = {data: 'view-data', surface: 'view-surface', contour: 'view-contour', loss: 'view-loss'};
+  const VIEWS = {data: 'view-data', surface: 'view-surface', contour: 'view-contour', loss: 'view-loss',
+                 lookahead: 'view-lookahead'};
   const M = window.descentlabMotion = {
     motion: null, key: null, shown: null, playing: false, played: 0, times: [], renders: [],
-    slow3d: true, timer3d: null, opts: {title: true, views: null, fast: true},
+    slow3d: true, timer3d: null, timerZoom: null, zooms: 0, zoomed: null,
+    opts: {title: true, views: null, fast: true},
   };
   function gd(view) { return document.querySelector('#' + VIEWS[view] + ' .js-plotly-plot'); }
   function decode(p) {
@@ -193,9 +222,16 @@ SCRIPT = r"""
   // (what plotly.js does for an animated trace, without recomputing the contour trace or the axes);
   // plotly.animate when this plotly.js lacks the pieces
   function fast(g, idx, frame) {
-    const cartesian = (g._fullLayout._basePlotModules || []).find(m => m.name === 'cartesian');
     const plain = idx.every(i => g._fullData[i] && g._fullData[i].type === 'scatter');
-    if (!M.opts.fast || !cartesian || !g.calcdata || !plain) return false;
+    if (!M.opts.fast || !g.calcdata || !plain) return false;
+    // each subplot's scatter layer (what plotly.js draws scatter traces in)
+    const layers = {};
+    for (const i of idx) {
+      const id = g._fullData[i].xaxis + g._fullData[i].yaxis, info = g._fullLayout._plots[id];
+      const layer = info && info.plot && info.plot.select('.scatterlayer');
+      if (!layer || layer.empty()) return false;
+      layers[id] = layers[id] || {info, layer, cd: []};
+    }
     idx.forEach((i, j) => {
       const full = g._fullData[i];
       for (const [k, v] of Object.entries(frame[j])) { put(g.data[i], k, v); put(full, k, v); }
@@ -205,8 +241,14 @@ SCRIPT = r"""
       cd[0].trace = full;
       cd[0].t = cd[0].t || {};
       g.calcdata[i] = cd;
+      layers[full.xaxis + full.yaxis].cd.push(cd);
     });
-    cartesian.plot(g, idx);
+    // the scatter module's plot of these traces alone, as a transition of no duration: plotly.js then
+    // updates them and leaves the others be (cartesian.plot(g, idx), a full replot of the traces it
+    // is given, removes every other trace of the subplot: the contours, the paths, the data)
+    for (const {info, layer, cd} of Object.values(layers)) {
+      cd[0][0].trace._module.plot(g, info, cd, layer, {duration: 0});
+    }
     return true;
   }
   function show2d(view, t) {
@@ -219,7 +261,38 @@ SCRIPT = r"""
     const text = title(u.g, Math.min(t, M.motion.last));
     if (text !== null && M.opts.title) retitle(u.g, text);
     if (u.m.notes && JSON.stringify(u.m.notes[t]) !== JSON.stringify(u.g.layout.annotations || [])) {
-      Plotly.relayout(u.g, {annotations: u.m.notes[t]});
+      relayout(u.g, {annotations: u.m.notes[t]});
+    }
+  }
+  // Plotly.relayout without its plotly_relayout event: dcc.Graph answers that event by drawing its
+  // figure prop again, i.e. the layout of the iterate the server sent (its title's "t = …" too)
+  function relayout(g, changes) {
+    const layout = Object.assign({}, g.layout);
+    for (const [path, v] of Object.entries(changes)) {
+      const keys = path.split('.');
+      let obj = layout;
+      for (const k of keys.slice(0, -1)) obj = obj[k] = Object.assign({}, obj[k]);
+      obj[keys[keys.length - 1]] = v;
+    }
+    return Plotly.react(g, g.data, layout);
+  }
+  // a view with its own axis ranges at each t (the look-ahead panel: step t's view) takes them once
+  // the scrubber rests or play pauses: a relayout redraws the whole view (~100 ms with its contours),
+  // so while it moves the traces move alone, in the view of the iterate where it last rested
+  function rezoom() {
+    clearTimeout(M.timerZoom);
+    if (!M.motion || M.shown === null) return;
+    const t = M.shown;
+    for (const [view, m] of Object.entries(M.motion.views)) {
+      const g = gd(view);
+      if (!m.ranges || !g || !g._fullLayout) continue;
+      const r = m.ranges[t], xr = g.layout.xaxis.range || [], yr = g.layout.yaxis.range || [];
+      if (xr[0] !== r[0] || xr[1] !== r[1] || yr[0] !== r[2] || yr[1] !== r[3]) {
+        M.zooms += 1;
+        relayout(g, {'xaxis.range': [r[0], r[1]], 'yaxis.range': [r[2], r[3]]}).then(() => { M.zoomed = t; });
+      } else {
+        M.zoomed = t;
+      }
     }
   }
   // the title's "t = …": its text in the figure and in the drawn SVG (a relayout redraws the view)
@@ -286,6 +359,8 @@ SCRIPT = r"""
       if (M.slow3d || M.playing) M.timer3d = setTimeout(() => show3d(M.shown), M.playing ? 400 : 150);
       else show3d(t);
     }
+    clearTimeout(M.timerZoom);
+    if (!M.playing) M.timerZoom = setTimeout(rezoom, 150);
     if (M.playing) {  // while playing, the label and the summary follow here (the slider on pause)
       const label = document.getElementById('iterate-label');
       if (label) label.textContent = M.label(t);
@@ -314,6 +389,7 @@ SCRIPT = r"""
     if (!M.playing) return M.shown;
     M.playing = false;
     if (M.motion && M.motion.views.surface) { clearTimeout(M.timer3d); show3d(M.shown); }
+    rezoom();
     return M.shown;
   };
   window.dash_clientside = Object.assign({}, window.dash_clientside);
@@ -343,4 +419,6 @@ SCRIPT = r"""
 """The page's side (installed after Dash's scripts): ``window.descentlabMotion`` and the clientside
 callbacks ``dash_clientside.descentlab.scrub`` and ``.play``. ``descentlabMotion.times`` holds the
 time of each scrub frame (the update's own work plus the rendering of the frame that shows it, in
-ms), ``.played`` the frames played, ``.renders`` the 3-D view's redraw times."""
+ms), ``.played`` the frames played, ``.renders`` the 3-D view's redraw times, ``.zooms`` the
+look-ahead panel's changes of view (made when the scrubber rests), ``.zoomed`` the iterate whose
+view it shows."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from descentlab import theme
 from descentlab.scene import Scene
 from descentlab.web.figures import contour, data, loss, surface
+from descentlab.web.figures import lookahead as lookahead_view
 from descentlab.web.figures.look import Context, figure_layout, selected_step, uirevision
 
 
-def views(scene: Scene, selected: int | None = None, *, binary: bool = True) -> dict[str, dict]:
+def views(scene: Scene, selected: int | None = None, *, binary: bool = True,
+          lookahead: lookahead_view.Panel | None = None) -> dict[str, dict]:
     """Plotly figure dicts of ``scene`` with iterate ``selected`` marked (None: the last iterate).
 
     Keys: ``"data"`` (data problems only: the data and each path's model line at the selected
@@ -17,6 +19,10 @@ def views(scene: Scene, selected: int | None = None, *, binary: bool = True) -> 
     φ_t − αβ·m_t of the selected step with an arrow of the gradient step taken there) and
     ``"loss"`` (L − L_min per step on a log axis, a dashed line at the selected step). Each path's
     selected iterate is ``min(selected, its last index)``.
+
+    With ``lookahead`` (:func:`descentlab.web.figures.lookahead.prepare`, which needs the problem and
+    the runs) also ``"lookahead"``: step t of the first Nesterov run, eq. 6.12 beside eq. 6.11, or
+    the panel's note when no run looks ahead.
 
     Args:
         binary: numeric arrays as plotly typed-array specs (fast to serialise; see
@@ -52,6 +58,8 @@ def views(scene: Scene, selected: int | None = None, *, binary: bool = True) -> 
     out["loss"] = {"data": loss.static(ctx) + loss.dynamic(ctx, sel),
                    "layout": figure_layout("loss per step", rev, xaxis=lx, yaxis=ly,
                                            annotations=loss.notes(ctx))}
+    if lookahead is not None:
+        out["lookahead"] = lookahead_view.figure(lookahead, t_all, binary)
     return out
 
 
