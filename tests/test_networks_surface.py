@@ -323,3 +323,22 @@ def test_the_head_shortcut_equals_the_whole_network_and_the_loop(bias):
     np.testing.assert_allclose(shortcut, whole, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(shortcut, _loop(model, loss, x, y, plane, a, b), rtol=1e-12, atol=1e-14)
     assert np.array_equal(shortcut, surface.grid(model, loss, x, y, plane, a, b, chunk=5, progress=False))
+
+
+def test_one_point_at_a_time_when_one_forward_pass_fills_the_cache(monkeypatch):
+    """Large data: each point alone (no vmap) — the same values as vmapped batches and the loop."""
+    model, loss, x, y = _mlp()
+    plane, a, b = _random_plane(model, seed=7), np.linspace(-1, 1, 5), np.linspace(-0.5, 0.5, 4)
+    batched = surface.grid(model, loss, x, y, plane, a, b, chunk=3, progress=False)
+    net, xs, _ = surface.prepared(model, x, y)
+    assert surface.batch_for(net, xs) > 1
+    monkeypatch.setattr(surface, "CACHE_VALUES", surface.activation_values(net, xs))
+    assert surface.batch_for(net, xs) == 1
+    monkeypatch.setattr(surface, "CACHE_VALUES", 1)     # every network below: one point a call
+    single = surface.grid(model, loss, x, y, plane, a, b, chunk=3, progress=False)
+    np.testing.assert_allclose(single, batched, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(single, _loop(model, loss, x, y, plane, a, b), rtol=1e-12, atol=1e-14)
+    conv, closs, cx, cy = _conv()   # the whole network (no head shortcut) one point at a time too
+    cplane = _random_plane(conv, seed=8)
+    np.testing.assert_allclose(surface.grid(conv, closs, cx, cy, cplane, a, b, progress=False),
+                               _loop(conv, closs, cx, cy, cplane, a, b), rtol=1e-10, atol=1e-12)

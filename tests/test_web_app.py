@@ -389,11 +389,12 @@ def test_slider_labels_and_what_is_shown():
                       ("linesearch", "max_iter"): "n = 7", ("linesearch", "thresh"): "τ = ?"}
     assert web_app.hyper_labels("junk", [1]) == {}
     assert web_app.kappa_label(2) == "κ = 100" and web_app.kappa_label("2") == "κ = ?"
-    kappa, batch, data = web_app.visibility("rosenbrock", ["adam"])
-    assert kappa == data == batch == {"display": "none"}
-    kappa, batch, data = web_app.visibility("quadratic", ["gd", "nesterov"])
+    kappa, batch, data, loss = web_app.visibility("rosenbrock", ["adam"])
+    assert kappa == data == batch == {"display": "none"} and "gridColumn" not in loss  # 2 × 2 views
+    kappa, batch, data, loss = web_app.visibility("quadratic", ["gd", "nesterov"])
     assert kappa["marginBottom"] and batch == data == {"display": "none"}
-    assert web_app.visibility(ctl.UPLOAD, "junk")[2] == {"minWidth": "0"}
+    *_, data, loss = web_app.visibility(ctl.UPLOAD, "junk")
+    assert data == {"minWidth": "0"} and loss["gridColumn"] == "1 / -1"  # five views: loss a whole row
     boxes = [{"type": "method-box", "method": n} for n in ("gd", "momentum", "adam")] + ["junk"]
     gd, heavy, adam, junk = web_app.method_styles(boxes, ["gd", "adam"])
     assert heavy == junk == {"display": "none"} and "display" not in gd and "display" not in adam

@@ -76,11 +76,16 @@ A point needs its P parameters plus every layer's output on the N examples;
 stays within this whatever the network (at least one point)."""
 
 BATCH = 16
-"""Points stacked into one vmapped call (fewer when :data:`BATCH_VALUES` says so). Measured in CPU
-time on one core with a 64-64-10 tanh MLP (4,810 parameters) on all 1,797 digits, head shortcut on:
-1, 4, 8, 16 and 32 points a call cost 1.71, 1.62, 1.47, 1.37 and 2.06 ms a point — at 32 the
-stacked intermediates (32 × 1,797 × 64 values, 29 MB a tensor) leave the cache. On 64 examples
-16 or 32 points a call are ≈ 6× faster per point than one at a time (0.085 against 0.50 ms)."""
+"""The most points stacked into one vmapped call (fewer when :data:`BATCH_VALUES` or
+:data:`CACHE_VALUES` say so). On 64 examples with a 64-64-10 MLP, 16 or 32 points a call are ≈ 6×
+faster per point than one at a time (0.085 against 0.50 ms); more leave the cache."""
+
+CACHE_VALUES = 2**17
+"""Intermediate values (float64: 1 MiB, a core's L2 cache here) a batch of points should keep.
+Measured on all 1,797 digits with the 64-64-10 MLP (one point's forward pass: ≈ 250,000 values):
+one point at a time, without vmap, 1.16 s for 41 × 41 points against 2.25 s for vmapped batches
+of 16 and 1.61 s for loss-landscapes' per-point loop; on 64 examples (≈ 9,000 values) batches of
+14 points are ≈ 6× faster per point than one at a time."""
 
 MAX_WORK = 2 * 10**11
 """Multiply-adds of one surface, estimated as points × examples × parameters (a dense layer does one
@@ -186,18 +191,29 @@ def points_that_fit(net: torch.nn.Module, x: torch.Tensor) -> int:
 
 
 def batch_for(net: torch.nn.Module, x: torch.Tensor) -> int:
-    """Points per vmapped call: :data:`BATCH`, or :func:`points_that_fit` when that is fewer."""
-    return min(BATCH, points_that_fit(net, x))
+    """Points per call: :data:`BATCH`, or fewer when a batch's intermediates would not fit
+    :data:`BATCH_VALUES` (:func:`points_that_fit`) or would leave the cache: as many points as keep
+    :data:`CACHE_VALUES` of intermediates, and one point (no vmap) when one point's forward pass
+    alone fills it — then each point's products are already large and stay in the cache."""
+    return max(1, min(BATCH, points_that_fit(net, x), CACHE_VALUES // max(1, activation_values(net, x))))
 
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
-def _batched_loss(net: torch.nn.Module, loss_fn: Callable, per_point_input: bool = False) -> Callable:
+def _batched_loss(net: torch.nn.Module, loss_fn: Callable, per_point_input: bool = False,
+                  batch: int = BATCH) -> Callable:
+    """``call(stacked tensors, x, y)`` → the (batch,) losses: vmapped, or for a batch of one point
+    a plain call (the same function without vmap's bookkeeping)."""
     buffers = dict(net.named_buffers())
 
     def one(tensors, x, y):
         return loss_fn(functional_call(net, (tensors, buffers), (x,)), y)
 
+    if batch == 1:
+        def single(tensors, x, y):
+            value = one({k: v[0] for k, v in tensors.items()}, x[0] if per_point_input else x, y)
+            return value.reshape(1) if value.ndim == 0 else value[None]
+        return single
     return vmap(one, in_dims=(0, 0 if per_point_input else None, None))
 
 
@@ -253,7 +269,7 @@ def evaluate_chunk(coords: np.ndarray, *, net: torch.nn.Module, loss_fn: Callabl
     """
     c = np.asarray(coords, dtype=np.float64)
     first = next(iter(net.parameters()))
-    call = _batched_loss(net, loss_fn, per_point_input=head is not None)
+    call = _batched_loss(net, loss_fn, per_point_input=head is not None, batch=batch)
     out = np.empty(len(c))
     for start in range(0, len(c), batch):
         part = c[start:start + batch]
@@ -271,8 +287,9 @@ def evaluate_chunk(coords: np.ndarray, *, net: torch.nn.Module, loss_fn: Callabl
             try:
                 values = call(_split(net, stacked), inputs, y)
             except (RuntimeError, NotImplementedError, ValueError, TypeError) as error:
+                how = "with torch.func.vmap" if batch > 1 else "by torch.func.functional_call"
                 raise InputError(one_line(f"the model and loss could not be evaluated at a batch of points "
-                                          f"with torch.func.vmap: {type(error).__name__}: {error}")) from None
+                                          f"{how}: {type(error).__name__}: {error}")) from None
         if values.shape != (batch,):
             raise InputError(f"loss_fn must return one number (a scalar tensor) per evaluation; it returned "
                              f"shape {tuple(values.shape[1:])}")

@@ -83,7 +83,7 @@ MAX_EXPRESSION = MAX_LENGTH
 OWN_DEFAULTS = {"loss": ctl.LOSS_EXAMPLE, "fit": "line-fit", "model": ctl.MODEL_EXAMPLE, "x": None, "y": None}
 """What your own problem's controls hold when the page loads (x, y: the columns the command line picks)."""
 DATA_PROBLEMS = ("line-fit", "gabor", ctl.UPLOAD)
-VIEWS = ("data", "surface", "contour", "loss", "lookahead")
+VIEWS = ("data", "surface", "contour", "lookahead", "loss")
 MAX_REQUEST_BYTES = 4 * ctl.MAX_UPLOAD_BYTES
 """No request body may be larger (an upload arrives as base64 text, 4/3 of the file, twice)."""
 MAX_UPLOADS = 8
@@ -665,7 +665,7 @@ CONTROL_IDS = {"problem": "problem", "kappa": "kappa", "optimizers": "optimizers
                "batch_size": "batch-size", "seed": "seed"}
 """The page's plain controls (keys of :meth:`Explorer.update`'s values) and their ids; the
 hyper-parameters' controls have pattern-matching ids (:data:`HYPER_ALL`) under the key ``hyper``."""
-TOGGLED = ("kappa-label-row", "batch-size-row", "data-box")
+TOGGLED = ("kappa-label-row", "batch-size-row", "data-box", "loss-box")
 """What :func:`visibility` shows or hides, in its order (each method's box aside)."""
 OWN_TOGGLED = ("loss-row", "fit-box", "model-row")
 """What :func:`own_visibility` shows or hides, in its order."""
@@ -915,12 +915,15 @@ def method_styles(boxes: object, chosen: object) -> list[dict]:
 
 def visibility(problem, chosen) -> tuple[dict, ...]:
     """Show only what applies (in :data:`TOGGLED` order): κ for the quadratic, the batch size and the
-    data view for data problems. (Each method's controls follow ``chosen``: :func:`method_styles`.)"""
+    data view for data problems. With the data view the five views fill two rows of two and the loss
+    per step takes the whole third row; without it the four views are two rows of two. (Each
+    method's controls follow ``chosen``: :func:`method_styles`.)"""
     off = {"display": "none"}
     data = problem in DATA_PROBLEMS
     return ({"marginBottom": "10px"} if problem == "quadratic" else off,
             NUMBER_BOX if data else off,
-            {"minWidth": "0"} if data else off)
+            {"minWidth": "0"} if data else off,
+            {"minWidth": "0", "gridColumn": "1 / -1"} if data else {"minWidth": "0"})
 
 
 def update_request(app: dash.Dash, controls: dict, iterate: int | None = None,

@@ -234,12 +234,13 @@ def notes(panel: Panel, selected: int) -> list[dict]:
     t = at(panel, selected)
     text = None
     if t >= len(panel.steps):
-        text = f"t = {t} is the run's last iterate: no step from it"
+        text = f"t = {t} is the run's last iterate:<br>no step from it"
     elif not np.any(panel.steps[t].momentum):
-        text = "m<sub>t</sub> = 0: the look-ahead point is φ<sub>t</sub>, both rules take the same step"
+        text = "m<sub>t</sub> = 0: the look-ahead point is φ<sub>t</sub>,<br>both rules take the same step"
     if text is None:
         return []
-    return [{"x": 0.01, "y": 0.99, "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "left",
+    # centred at the top inside the plot, on two lines: clear of the tick labels beside the plot
+    return [{"x": 0.5, "y": 0.98, "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "center",
              "yanchor": "top", "text": text, "font": {"size": 11, "color": "#222"},
              "bgcolor": "rgba(255,255,255,0.8)"}]
 
