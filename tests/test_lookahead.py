@@ -148,3 +148,22 @@ def test_labels_stay_inside_and_hide_no_marker_and_no_label(problem, method, ste
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 assert not a.overlaps(b)
+
+
+def test_every_step_at_once_equals_one_step_at_a_time():
+    """scene.lookahead_steps / steps_bounds (the explorer's panel) against lookahead_step /
+    step_bounds at each t: the same geometry and the same views."""
+    from descentlab import scene as scene_mod
+
+    problem = dl.datasets.line_fit()
+    run = dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, steps=25, batch_size=4, seed=3)
+    steps = scene_mod.lookahead_steps(problem, run)
+    assert len(steps) == run.steps
+    views = scene_mod.steps_bounds(steps, run.params)
+    for t, g in enumerate(steps):
+        one = scene_mod.lookahead_step(problem, run, t)
+        for name in ("phi", "momentum", "lookahead", "grad_lookahead", "grad_here", "batch"):
+            assert np.array_equal(getattr(g, name), getattr(one, name)), (t, name)
+        assert views[t] == scene_mod.step_bounds(one, run.params[t - 1] if t else None)
+    with pytest.raises(dl.errors.InputError, match="look-ahead"):
+        scene_mod.lookahead_steps(problem, dl.run(dl.optimizers.gd(lr=0.01), problem, steps=3))

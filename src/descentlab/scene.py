@@ -425,6 +425,21 @@ class LookaheadStep:
 def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> LookaheadStep:
     """The geometry of step ``step`` of a run of a look-ahead method (Nesterov, eq. 6.12) under its
     own rule and under momentum's (eq. 6.11), from the same φ_t and m_t."""
+    alpha, beta = _lookahead_hypers(trajectory)
+    t = validation.integer("step", step, 0, max(trajectory.steps - 1, 0))
+    if trajectory.steps == 0:
+        raise InputError("the trajectory has no steps to show")
+    return _step(problem, trajectory, t, alpha, beta)
+
+
+def lookahead_steps(problem: Problem, trajectory: Trajectory) -> tuple[LookaheadStep, ...]:
+    """:func:`lookahead_step` at every step t = 0 … T − 1 (the run checked once)."""
+    alpha, beta = _lookahead_hypers(trajectory)
+    return tuple(_step(problem, trajectory, t, alpha, beta) for t in range(trajectory.steps))
+
+
+def _lookahead_hypers(trajectory: Trajectory) -> tuple[float, float]:
+    """(α, β) of a run whose method takes its gradient ahead of φ_t; a clear error otherwise."""
     from descentlab import optimizers
 
     known = optimizers.methods().get(trajectory.optimizer)
@@ -433,10 +448,10 @@ def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> Looka
         takes = ", ".join(n for n, m in optimizers.methods().items() if m.lookahead)
         raise InputError(f"the look-ahead view explains methods that take their gradient ahead of φ_t "
                          f"({takes}); {trajectory.optimizer} does not")
-    t = validation.integer("step", step, 0, max(trajectory.steps - 1, 0))
-    if trajectory.steps == 0:
-        raise InputError("the trajectory has no steps to show")
-    alpha, beta = trajectory.hyperparams["lr"], trajectory.hyperparams["beta"]
+    return trajectory.hyperparams["lr"], trajectory.hyperparams["beta"]
+
+
+def _step(problem: Problem, trajectory: Trajectory, t: int, alpha: float, beta: float) -> LookaheadStep:
     phi, m = trajectory.params[t], trajectory.momentum[t]
     batch = None if trajectory.batches is None else trajectory.batches[t]
     ahead = phi - alpha * beta * m
@@ -451,8 +466,23 @@ def step_bounds(geometry: LookaheadStep, previous: np.ndarray | None = None,
     pts = np.array([geometry.phi, geometry.lookahead, geometry.nesterov_next, geometry.momentum_next])
     if previous is not None:
         pts = np.vstack([pts, previous])
-    lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
-    side = (1 + 2 * pad) * max(float((hi - lo).max()), 1e-9)  # square: drawn with equal aspect
+    return step_views(pts[None, :, :2], pad)[0]
+
+
+def steps_bounds(steps: tuple[LookaheadStep, ...], params: np.ndarray, pad: float = 0.35) -> list[Bounds]:
+    """:func:`step_bounds` of every step at once, each with φ_{t−1} (``params[t − 1]``) from t = 1."""
+    if not steps:
+        return []
+    pts = np.stack([np.array([g.phi[:2], g.lookahead[:2], g.nesterov_next[:2], g.momentum_next[:2],
+                              params[g.step - 1, :2] if g.step > 0 else g.phi[:2]]) for g in steps])
+    return step_views(pts, pad)
+
+
+def step_views(points: np.ndarray, pad: float = 0.35) -> list[Bounds]:
+    """For each set of points (S, K, 2): the square, ``pad`` of its side beyond their extent on each
+    side, centred on them (drawn with equal aspect)."""
+    lo, hi = points.min(axis=1), points.max(axis=1)
+    side = (1 + 2 * pad) * np.maximum((hi - lo).max(axis=1), 1e-9)
     mid = (lo + hi) / 2
-    return ((float(mid[0] - side / 2), float(mid[0] + side / 2)),
-            (float(mid[1] - side / 2), float(mid[1] + side / 2)))
+    return [((float(m[0] - h), float(m[0] + h)), (float(m[1] - h), float(m[1] + h)))
+            for m, h in zip(mid, side / 2, strict=True)]

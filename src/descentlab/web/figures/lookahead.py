@@ -101,12 +101,11 @@ def prepare(problem: Problem, trajectories: list[Trajectory], scene: Scene) -> P
         return Panel(note=f"the look-ahead view needs a 2-parameter problem; {problem.name} has "
                           f"{problem.n_params}")
     try:
-        steps = tuple(scene_mod.lookahead_step(problem, run, t) for t in range(run.steps))
+        steps = scene_mod.lookahead_steps(problem, run)
     except InputError as err:
         return Panel(note=str(err))
     bounds: list[Bounds] = []
-    for g in steps:
-        view = scene_mod.step_bounds(g, run.params[g.step - 1] if g.step > 0 else None)
+    for view in scene_mod.steps_bounds(steps, run.params):
         bounds.append(view if np.isfinite(view).all() else (bounds[-1] if bounds else scene.bounds))
     bounds.append(bounds[-1])  # the last iterate φ_T: the view of the step that reached it
     gx, gy, z = scene_mod.loss_grid(problem, _cover(bounds, scene.bounds), len(scene.grid_x))
