@@ -156,14 +156,19 @@ def test_every_step_at_once_equals_one_step_at_a_time():
     from descentlab import scene as scene_mod
 
     problem = dl.datasets.line_fit()
-    run = dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, steps=25, batch_size=4, seed=3)
-    steps = scene_mod.lookahead_steps(problem, run)
-    assert len(steps) == run.steps
-    views = scene_mod.steps_bounds(steps, run.params)
-    for t, g in enumerate(steps):
-        one = scene_mod.lookahead_step(problem, run, t)
-        for name in ("phi", "momentum", "lookahead", "grad_lookahead", "grad_here", "batch"):
-            assert np.array_equal(getattr(g, name), getattr(one, name)), (t, name)
-        assert views[t] == scene_mod.step_bounds(one, run.params[t - 1] if t else None)
+    for batch in (4, None):   # minibatches: step by step; all the data: the gradients stacked
+        run = dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, steps=25, batch_size=batch, seed=3)
+        steps = scene_mod.lookahead_steps(problem, run)
+        assert len(steps) == run.steps
+        views = scene_mod.steps_bounds(steps, run.params)
+        for t, g in enumerate(steps):
+            one = scene_mod.lookahead_step(problem, run, t)
+            for name in ("phi", "momentum", "lookahead"):
+                assert np.array_equal(getattr(g, name), getattr(one, name)), (t, name)
+            for name in ("grad_lookahead", "grad_here"):
+                np.testing.assert_allclose(getattr(g, name), getattr(one, name), rtol=1e-13, atol=1e-15)
+            assert (g.batch is None) == (batch is None) and np.array_equal(g.batch, one.batch)
+            np.testing.assert_allclose(views[t], scene_mod.step_bounds(one, run.params[t - 1] if t else None),
+                                       rtol=1e-13, atol=1e-15)
     with pytest.raises(dl.errors.InputError, match="look-ahead"):
         scene_mod.lookahead_steps(problem, dl.run(dl.optimizers.gd(lr=0.01), problem, steps=3))

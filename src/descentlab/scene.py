@@ -433,9 +433,18 @@ def lookahead_step(problem: Problem, trajectory: Trajectory, step: int) -> Looka
 
 
 def lookahead_steps(problem: Problem, trajectory: Trajectory) -> tuple[LookaheadStep, ...]:
-    """:func:`lookahead_step` at every step t = 0 … T − 1 (the run checked once)."""
+    """:func:`lookahead_step` at every step t = 0 … T − 1 (the run checked once). On all the data
+    (no minibatches) both gradients of every step come from one call each on the stacked points."""
     alpha, beta = _lookahead_hypers(trajectory)
-    return tuple(_step(problem, trajectory, t, alpha, beta) for t in range(trajectory.steps))
+    t_max = trajectory.steps
+    if trajectory.batches is not None or t_max == 0:
+        return tuple(_step(problem, trajectory, t, alpha, beta) for t in range(t_max))
+    phi, m = trajectory.params[:t_max], trajectory.momentum[:t_max]
+    ahead = phi - alpha * beta * m
+    g_ahead, g_here = problem.grad(ahead), problem.grad(phi)
+    return tuple(LookaheadStep(step=t, alpha=alpha, beta=beta, phi=phi[t], momentum=m[t], lookahead=ahead[t],
+                               grad_lookahead=g_ahead[t], grad_here=g_here[t], batch=None)
+                 for t in range(t_max))
 
 
 def _lookahead_hypers(trajectory: Trajectory) -> tuple[float, float]:
@@ -473,9 +482,13 @@ def steps_bounds(steps: tuple[LookaheadStep, ...], params: np.ndarray, pad: floa
     """:func:`step_bounds` of every step at once, each with φ_{t−1} (``params[t − 1]``) from t = 1."""
     if not steps:
         return []
-    pts = np.stack([np.array([g.phi[:2], g.lookahead[:2], g.nesterov_next[:2], g.momentum_next[:2],
-                              params[g.step - 1, :2] if g.step > 0 else g.phi[:2]]) for g in steps])
-    return step_views(pts, pad)
+    phi = np.array([g.phi[:2] for g in steps])
+    ahead = np.array([g.lookahead[:2] for g in steps])
+    alpha_grad = np.array([[g.alpha * (1.0 - g.beta)] for g in steps])
+    before = np.array([params[g.step - 1, :2] if g.step > 0 else g.phi[:2] for g in steps])
+    nesterov = ahead - alpha_grad * np.array([g.grad_lookahead[:2] for g in steps])
+    momentum = ahead - alpha_grad * np.array([g.grad_here[:2] for g in steps])
+    return step_views(np.stack([phi, ahead, nesterov, momentum, before], axis=1), pad)
 
 
 def step_views(points: np.ndarray, pad: float = 0.35) -> list[Bounds]:
