@@ -52,7 +52,9 @@ line); one example's curvature is 2·max_i ‖∂f_i/∂φ‖².
 
 **Any other problem** (:func:`suggest`, used by every constructor of your own problems):
 ``minima`` is empty unless given; the start is the one given or :func:`default_start`; ``steps``
-= 100; L is the largest |eigenvalue| of the Hessian at the start and at the known minima, by
+= 100; L is the largest |eigenvalue| of the Hessian at the start, at the known minima and — when
+a ``view`` of two parameters is given (a Gabor fit of your data) — at the lowest point of a 41 × 41
+grid over it, where the figure will show the valley (its curvature may be ten times the start's), by
 power iteration on Hessian-vector products (central differences of the gradient,
 :func:`curvature`) — by Lanczos on the same products above :data:`FULL_HESSIAN_MAX_PARAMS`
 parameters (:func:`lanczos_extreme`); when L cannot be estimated (not finite or numerically zero),
@@ -401,7 +403,8 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
     size = max(1.0, float(np.max(np.abs(phi))))
     grad_size = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else 0.0
     minima = np.asarray(problem.minima, dtype=np.float64).reshape(-1, problem.n_params)
-    big = curvature(problem, np.vstack([phi[None], minima]))
+    lowest = _lowest_in_view(problem, view) if view is not None else None
+    big = curvature(problem, np.vstack([phi[None], minima, *([] if lowest is None else [lowest[None]])]))
     if not (np.isfinite(big) and big > 1e-9 * max(1.0, grad_size)):
         big = grad_size / (0.1 * size) if grad_size > 0 else 1.0
     scale = float(np.min(np.max(np.abs(minima - phi), axis=1))) if len(minima) else 0.0
@@ -420,6 +423,23 @@ def suggest(problem: Problem, start: Sequence[float] | None = None, *, steps: in
                      gd_lr=_two_digits(1.0 / big), adam_lr=_two_digits(adam), beta=beta,
                      steps=steps, view=view, max_dist=round_down(BRACKET / big),
                      thresh=round_down(1e-4 * BRACKET / big), curvature=float(big))
+
+
+def _lowest_in_view(problem: Problem, view, resolution: int = 41) -> np.ndarray | None:
+    """The lowest point of a ``resolution`` × ``resolution`` grid over ``view`` (two parameters), or
+    None: where the figure will show the valley, so that its curvature — not only the start's, which
+    may lie on a flat shoulder — sets the step (a Gabor fit of your data: the curvature at the start
+    is a tenth of the valley's)."""
+    if problem.n_params != 2:
+        return None
+    (a, b), (c, d) = view
+    xx, yy = np.meshgrid(np.linspace(a, b, resolution), np.linspace(c, d, resolution))
+    with np.errstate(all="ignore"):
+        z = np.asarray(problem.loss(np.stack([xx, yy], axis=-1)), dtype=np.float64)
+    if not np.any(np.isfinite(z)):
+        return None
+    k = int(np.nanargmin(np.where(np.isfinite(z), z, np.nan)))
+    return np.array([xx.flat[k], yy.flat[k]])
 
 
 def _newton_length(problem: Problem, phi: np.ndarray, g: np.ndarray, grad_size: float, size: float) -> float:
