@@ -54,7 +54,7 @@ def test_contour_panel_shows_every_iterate_numbered(line_fit_run):
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     m = problem.minima[0]
     assert x0 < m[0] < x1 and y0 < m[1] < y1
-    assert ax.get_xlabel() == r"$\phi_{0}$" and ax.get_ylabel() == r"$\phi_{1}$"
+    assert ax.get_xlabel() == "φ₀" and ax.get_ylabel() == "φ₁"   # plain text: no mathtext to parse
 
 
 def test_model_panel_draws_one_line_per_iterate(line_fit_run):
@@ -346,3 +346,24 @@ def test_a_laid_out_png_is_drawn_once_and_equals_savefig(tmp_path):
     assert direct.shape == plain.shape == (round(9.5 * 90), 12 * 90, 4)
     assert np.array_equal(direct, plain)
     assert fig.dpi == dpi
+
+
+def test_figure_6_1_needs_no_mathtext(monkeypatch):
+    """The default figure's labels are plain text (φ₀, L[φ], φ₄₀): building matplotlib's mathtext
+    parser would cost a cold ``descentlab figure`` about a tenth of a second."""
+    import matplotlib.mathtext
+
+    parsed: list[str] = []
+    original = matplotlib.mathtext.MathTextParser.parse
+
+    def spy(self, s, *args, **kwargs):
+        parsed.append(s)
+        return original(self, s, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", spy)
+    problem = dl.datasets.line_fit()
+    fig = dl.plot.figure_6_1(problem, dl.run(dl.optimizers.nesterov(lr=0.05, beta=0.8), problem, steps=12))
+    fig.canvas.draw()
+    assert parsed == []
+    labels = {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    assert "last iterate φ₁₂" in labels

@@ -109,7 +109,7 @@ def surface_background(scene: Scene, ax: Axes | None = None) -> Axes:
     ax.plot_surface(xx, yy, zz, cmap=style.SURFACE_CMAP, linewidth=0, antialiased=False,
                     rstride=rstride, cstride=cstride, zorder=1)
     surface3d.label(ax, style.math_name(scene.param_names[0]), style.math_name(scene.param_names[1]),
-                   r"$\log_{10}(L - L_{\min})$" if scene.log_levels else r"loss $L[\phi]$")
+                   r"$\log_{10}(L - L_{\min})$" if scene.log_levels else "loss L[φ]")
     ax.set_xlim(*scene.bounds[0])
     ax.set_ylim(*scene.bounds[1])
     ax.view_init(elev=32, azim=viewing_azimuth(zz))
@@ -282,7 +282,7 @@ def model_lines(scene: Scene, ax: Axes | None = None, path: int = 0, colorbar: b
     for t in range(0, len(p.points), stride):
         ax.plot(scene.model_x, p.model_lines[t], color=colors[t], lw=1.2, alpha=0.85, zorder=2)
     ax.plot(scene.model_x, p.model_lines[-1], color=colors[-1], lw=2.4, zorder=2.5,
-            label=rf"last iterate $\phi_{{{len(p.points) - 1}}}$")
+            label=f"last iterate {style.math_name(f'φ{len(p.points) - 1}')}")
     _scatter_data(scene, ax)
     _note_lines_outside(ax, p.model_lines)
     ax.legend(loc="best", fontsize=8)
@@ -303,7 +303,7 @@ def final_models(scene: Scene, ax: Axes | None = None) -> Axes:
         raise ValueError(f"{scene.title!r} has no data to draw model lines on")
     for path, (color, _) in zip(scene.paths, _styles(scene), strict=True):
         ax.plot(scene.model_x, path.model_lines[-1], color=color, lw=2, zorder=2,
-                label=f"{path.optimizer}: " + rf"$\phi_{{{len(path.points) - 1}}}$")
+                label=f"{path.optimizer}: {style.math_name(f'φ{len(path.points) - 1}')}")
     _scatter_data(scene, ax)
     _note_lines_outside(ax, np.array([p.model_lines[-1] for p in scene.paths]))
     ax.legend(loc="best", fontsize=8)

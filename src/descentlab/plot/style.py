@@ -55,8 +55,12 @@ def iterate_colors(n: int) -> np.ndarray:
     return iterate_cmap()(np.linspace(0.0, 1.0, n))
 
 
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 def math_name(name: str) -> str:
-    """"φ0" → "$\\phi_{0}$" (mathtext), other names unchanged."""
+    """"φ0" → "φ₀" (Unicode subscripts: plain text, no mathtext to parse — building matplotlib's
+    mathtext parser costs a cold ``descentlab figure`` ≈ 0.1 s), other names unchanged."""
     if name.startswith("φ") and name[1:].isdigit():
-        return rf"$\phi_{{{name[1:]}}}$"
+        return "φ" + name[1:].translate(SUBSCRIPTS)
     return name
