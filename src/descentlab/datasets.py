@@ -58,6 +58,14 @@ def from_csv(path: str | Path, model: str = "line-fit", x: str | None = None, y:
     ``delimiter`` as in :func:`read_csv` (default: detected)."""
     if model not in MODELS:
         raise InputError(f"no model {model!r} for CSV data; choose one of {', '.join(MODELS)}")
-    table = read_csv(path, x, y, delimiter)
+    return fit(read_csv(path, x, y, delimiter), model, Path(path).name)
+
+
+def fit(table: XYData, model: str, name: str):
+    """The problem of fitting ``model`` ("line-fit" or "gabor", :data:`MODELS`) to the columns of
+    ``table`` by the sum of squared errors (what :func:`from_csv` builds; the explorer builds an
+    upload's the same way, from the text in memory)."""
+    if model not in MODELS:
+        raise InputError(f"no model {model!r} for CSV data; choose one of {', '.join(MODELS)}")
     build = linear_regression if model == "line-fit" else gabor_problem
-    return build(table.x, table.y, name=Path(path).name, x_label=table.x_name, y_label=table.y_name)
+    return build(table.x, table.y, name=name, x_label=table.x_name, y_label=table.y_name)

@@ -54,11 +54,12 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("the explorer needs Dash and Plotly: pip install 'descentlab[web]'") from err
 
+from descentlab import datasets
 from descentlab import optimizers as optim
 from descentlab import scene as scene_mod
 from descentlab.config import Config, OptimizerSpec
 from descentlab.errors import InputError, one_line
-from descentlab.problems import ExpressionError, Problem, from_expression, gabor, linear_regression
+from descentlab.problems import ExpressionError, Problem, from_expression
 from descentlab.problems.expression import MAX_LENGTH
 from descentlab.runner import run_many
 from descentlab.trajectory import Trajectory
@@ -323,8 +324,7 @@ class Explorer:
         table = up.columns_of(config.x or up.table.x_name, config.y or up.table.y_name)
         if config.model is not None:
             return from_expression(config.model, data=table, start=config.start, params=config.params)
-        build = gabor if config.problem == "gabor" else linear_regression
-        return build(table.x, table.y, name=up.name, x_label=table.x_name, y_label=table.y_name)
+        return datasets.fit(table, config.problem or "line-fit", up.name)
 
     def _trajectory(self, setting: str, upload_key: str | None, name: str, method: str,
                     hyperparams: tuple[tuple[str, float], ...]) -> Trajectory:
