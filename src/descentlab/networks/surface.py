@@ -184,10 +184,12 @@ def activation_values(net: torch.nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def points_that_fit(net: torch.nn.Module, x: torch.Tensor) -> int:
+def points_that_fit(net: torch.nn.Module, x: torch.Tensor, values: int | None = None) -> int:
     """The most points whose parameters and intermediates fit :data:`BATCH_VALUES` at once:
-    ``BATCH_VALUES // (P + values of one forward pass)``, at least 1."""
-    return max(1, BATCH_VALUES // (params_.size(net) + activation_values(net, x)))
+    ``BATCH_VALUES // (P + values of one forward pass)``, at least 1 (``values``: the latter, when
+    already counted by :func:`activation_values`)."""
+    values = activation_values(net, x) if values is None else values
+    return max(1, BATCH_VALUES // (params_.size(net) + values))
 
 
 def batch_for(net: torch.nn.Module, x: torch.Tensor) -> int:
@@ -195,7 +197,8 @@ def batch_for(net: torch.nn.Module, x: torch.Tensor) -> int:
     :data:`BATCH_VALUES` (:func:`points_that_fit`) or would leave the cache: as many points as keep
     :data:`CACHE_VALUES` of intermediates, and one point (no vmap) when one point's forward pass
     alone fills it — then each point's products are already large and stay in the cache."""
-    return max(1, min(BATCH, points_that_fit(net, x), CACHE_VALUES // max(1, activation_values(net, x))))
+    values = activation_values(net, x)
+    return max(1, min(BATCH, points_that_fit(net, x, values), CACHE_VALUES // max(1, values)))
 
 
 # ---- evaluation ----------------------------------------------------------------------------------
