@@ -493,3 +493,20 @@ def test_the_colour_tables_are_matplotlibs():
     assert theme.iterate_colors(9) == [to_hex(c) for c in style.iterate_colors(9)]
     with pytest.raises(ValueError, match="nan"):
         theme.surface_color(float("nan"))
+
+
+def test_packed_motion_values_decode_to_what_was_packed():
+    """motion.pack_numeric: numbers, None (a gap → NaN) and rows come back from the base64 arrays
+    exactly, at the offsets it gives, with the row width."""
+    import base64
+
+    from descentlab.web import motion
+
+    values = [[[0.1, 0.2], [None, 3.0]], [], [[1.5, -2.0]], [[1e-300, 7.0], [4.0, None], [5.0, 6.0]]]
+    packed = motion.pack_numeric(values)
+    flat = np.frombuffer(base64.b64decode(packed["f8"]), dtype="<f8")
+    off = packed["off"]
+    expected = [[0.1, 0.2, np.nan, 3.0], [], [1.5, -2.0], [1e-300, 7.0, 4.0, np.nan, 5.0, 6.0]]
+    assert len(off) == len(values) + 1 and packed["w"] == 2
+    for k, want in enumerate(expected):
+        np.testing.assert_array_equal(flat[off[k]:off[k + 1]], np.array(want, dtype=np.float64))

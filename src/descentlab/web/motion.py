@@ -67,8 +67,7 @@ def pack_numeric(values: list) -> dict:
     """One attribute over t (each a list of numbers or of rows, None for a gap) as one typed array.
 
     ``{"f8" or "f4": base64, "off": [start of t's values … end], "w": row width (0: plain list)}``."""
-    arrays = [np.asarray([np.nan if v is None else v for v in np.ravel(np.asarray(val, dtype=object))]
-                         if len(val) else [], dtype=np.float64) for val in values]
+    arrays = [_numbers(val) for val in values]
     width = 0
     for val in values:
         if len(val) and isinstance(val[0], list | tuple):
@@ -80,6 +79,12 @@ def pack_numeric(values: list) -> dict:
     single = max(sizes, default=0) // max(width, 1) > CURVE
     return {("f4" if single else "f8"): _b64(flat.astype("<f4" if single else "<f8")), "off": off,
             "w": width}
+
+
+def _numbers(val) -> np.ndarray:
+    """One iterate's values (numbers or rows of numbers) as a flat float64 array, None as NaN
+    (numpy converts None to NaN for a float dtype)."""
+    return np.asarray(val, dtype=np.float64).ravel() if len(val) else np.zeros(0)
 
 
 def _columns(per_t: list[dict]) -> dict[str, dict]:
