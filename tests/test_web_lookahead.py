@@ -257,3 +257,29 @@ def test_the_keyboard_scrub_moves_the_panel_to_the_recorded_step_without_the_ser
                            arg=panel_mod.NOTE)
     assert not errors, errors
     page.close()
+
+
+def test_the_panel_is_made_again_only_when_what_it_draws_changed():
+    """Moving momentum's α keeps the Nesterov run (the run cache), the line fit's view and so the
+    panel object; moving Nesterov's α makes a new one, equal to a panel made from scratch."""
+    from descentlab.web.app import Explorer
+    from descentlab.web.figures import lookahead as lookahead_view
+
+    explorer = Explorer(resolution=40)
+    values = explorer.page_values(steps=500, optimizers=["gd", "momentum", "nesterov", "adam"])
+    hyper = values["hyper"]
+
+    def outcome(method: str, by: float):
+        moved = hyper | {method: hyper[method] | {"lr": hyper[method]["lr"] + by}}
+        return explorer.outcome(*explorer.request(values | {"hyper": moved}, None).cache_key)
+
+    first, second = outcome("momentum", 0.0), outcome("momentum", -0.1)
+    assert second is not first and second.trajectories[2] is first.trajectories[2]
+    assert second.scene.bounds == first.scene.bounds   # the line fit's view: its minimum and start
+    assert second.lookahead is first.lookahead
+    third = outcome("nesterov", -0.1)
+    assert third.lookahead is not first.lookahead
+    fresh = lookahead_view.prepare(third.problem, third.trajectories, third.scene)
+    assert fresh.run is third.lookahead.run and fresh.bounds == third.lookahead.bounds
+    for a, b in zip(fresh.steps, third.lookahead.steps, strict=True):
+        assert np.array_equal(a.lookahead, b.lookahead) and np.array_equal(a.grad_here, b.grad_here)

@@ -48,6 +48,8 @@ import webbrowser
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 try:
     import dash
     from dash import ALL, Input, Output, State, dcc, html
@@ -153,6 +155,8 @@ class Explorer:
         self.trajectory = functools.lru_cache(maxsize=5 * cache_size)(self._trajectory)
         self.outcome = functools.lru_cache(maxsize=cache_size)(self._compute)
         self._moved = functools.lru_cache(maxsize=MAX_UPLOADS)(self._moved_for)
+        self._panels: OrderedDict[tuple, tuple] = OrderedDict()  # look-ahead panels, see _panel
+        self._cache_size = cache_size
 
     # ---- uploads ---------------------------------------------------------------------------------
 
@@ -309,7 +313,28 @@ class Explorer:
         scene = scene_mod.build(view, shown, resolution=self.resolution, full_params=full_params)
         key = hashlib.sha256(f"{toml}\0{upload_key}".encode()).hexdigest()[:20]
         return Outcome(problem, trajectories, scene, tuple(full.start), key,
-                       lookahead=lookahead_view.prepare(view, shown, scene))
+                       lookahead=self._panel(view, shown, scene))
+
+    def _panel(self, problem: Problem, trajectories: list[Trajectory],
+               scene: scene_mod.Scene) -> lookahead_view.Panel:
+        """The look-ahead panel (:func:`descentlab.web.figures.lookahead.prepare`), made again only
+        when what it draws changed: the problem, the Nesterov run it explains (the same object while
+        the run cache holds it: moving another method's slider keeps it) and the scene's framing
+        and levels. The cached objects are kept with the panel and compared by identity."""
+        i = lookahead_view.chosen(list(trajectories))
+        run = None if i is None else trajectories[i]
+        key = (id(problem), id(run), scene.bounds, np.asarray(scene.levels).tobytes(), len(scene.grid_x),
+               scene.title, tuple(scene.param_names))
+        with self._lock:
+            hit = self._panels.get(key)
+        if hit is not None and hit[0] is problem and hit[1] is run:
+            return hit[2]
+        panel = lookahead_view.prepare(problem, trajectories, scene)
+        with self._lock:
+            self._panels[key] = (problem, run, panel)
+            while len(self._panels) > self._cache_size:
+                self._panels.popitem(last=False)
+        return panel
 
     def _problem(self, toml: str, upload_key: str | None) -> Problem:
         if upload_key is None:
