@@ -30,7 +30,7 @@ module is a plain ``nn.Linear`` (weights :math:`W`, bias :math:`c`), its output 
 
 with :math:`(D_k, e_k)` the first layer's part of :math:`d_k`. :math:`Z_0, Z_1, Z_2` (N × width) are
 computed once per surface, and each point's first layer becomes two scaled additions instead of a
-product with the N × inputs data — the rest of the network (``net[1:]``) is vmapped as above. The
+product with the N × inputs data — the rest of the network (``net[1:]``) is evaluated as above. The
 same function in exact arithmetic; in floating point it differs from a per-point evaluation only by
 rounding (≈ 1e-15 relative), and it is the same for every chunk, so the bits do not depend on how
 the points were cut. (Other networks are evaluated whole.)
@@ -42,7 +42,8 @@ deterministic function of :math:`(a, b)`. The caller's model is never changed.
 **Batches and chunks.** The points are cut into *chunks* (the unit of work: one Dask task, one tick
 of the progress bar), and each chunk is evaluated in vmapped *batches* of exactly
 :func:`batch_for` points — :data:`BATCH` or fewer when that many points' intermediate values would
-not fit :data:`BATCH_VALUES` — the last batch padded with copies of its last point. The batch size
+not fit :data:`BATCH_VALUES` or the cache (:data:`CACHE_VALUES`; a batch of one is a plain call,
+no vmap) — the last batch padded with copies of its last point. The batch size
 depends on the network and the data only, never on the chunk, because the kernels PyTorch picks
 (a convolution's in particular) depend on how many points are stacked: a fixed batch makes every
 point's loss the same bits whatever the chunks, in one process or on many Dask workers. ``grid``
