@@ -13,8 +13,11 @@ The cases (each a function the user would write; M = 200 data for the models):
   1 → H → H → 1 tanh network on 64 points, H chosen so that P = H² + 4H + 1 ≈ the requested P,
   written in numpy (finite differences again);
 * ``cheb-torch``, ``mlp-torch``: the same functions in PyTorch (autodiff gradient), when torch is
-  importable. torch.func's one-time start (it imports torch._dynamo, 1–3 s) is paid by a
-  3-parameter problem first and printed apart as ``warm-up``.
+  importable. torch.func's one-time start (its first gradient and Jacobian import torch._dynamo
+  and sympy, 1–3 s once per process) is paid first by a small problem of the same kind that takes
+  the same path — about twice ``FULL_HESSIAN_MAX_PARAMS`` parameters when P is above it (Lanczos,
+  Jacobian slices), else 3 — and printed apart as ``warm-up``. (A 3-parameter warm-up, used
+  before, never reached the Jacobian code, so the first large build paid the import.)
 
 Each measurement runs in a fresh interpreter: the build (``from_model``/``from_function`` with its
 suggested settings), the peak resident memory it adds (``ru_maxrss`` after the build minus the
@@ -132,9 +135,12 @@ def bare_factory(P):
     return bare
 
 
-if lib == "torch":  # torch.func's one-time start, paid apart
+if lib == "torch":  # torch.func's one-time start, paid apart by a small problem on the same path
+    from descentlab.problems import suggestions
+
+    full = getattr(suggestions, "FULL_HESSIAN_MAX_PARAMS", 100)
     tic = time.perf_counter()
-    make(3)[0]()
+    make(2 * full if P > full else 3)[0]()
     warm = time.perf_counter() - tic
 build, Q = make(P)
 before = rss()
