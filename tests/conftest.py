@@ -94,8 +94,13 @@ def serving(app):
         thread.join(timeout=10)
 
 
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+"""How the browser tests launch Chromium: headless, offline, no GPU."""
+
+
 @contextlib.contextmanager
-def chromium_browser(args: list[str]):
+def chromium_browser(args: list[str] = BROWSER_ARGS):
     """Debian's Chromium launched by Playwright with ``args`` (a CI failure or a skip without it)."""
     chromium = require_chromium()
     try:
@@ -109,6 +114,52 @@ def chromium_browser(args: list[str]):
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for a module's browser tests (:func:`chromium_browser` with :data:`BROWSER_ARGS`)."""
+    with chromium_browser() as launched:
+        yield launched
+
+
+def wait_text(page, selector: str, text: str) -> None:
+    """Wait until the text of the element ``selector`` contains ``text``."""
+    page.wait_for_function("([sel, text]) => { const e = document.querySelector(sel);"
+                           " return e !== null && e.innerText.includes(text); }", arg=[selector, text])
+
+
+@contextlib.contextmanager
+def explorer_page(browser, url: str, *, width: int = 1400, height: int = 1000, timeout_ms: int = 20_000,
+                  view: str = "contour", label: str = "of 40"):
+    """A new page on the explorer at ``url``, loaded: the ``view`` drawn and the iterate label
+    showing ``label``. It fails afterwards if the page raised a JavaScript error, and is closed."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(url)
+        page.wait_for_selector(f"#view-{view} .js-plotly-plot .main-svg")
+        wait_text(page, "#iterate-label", label)
+        yield page
+        assert not errors, f"JavaScript errors in the page: {errors}"
+    finally:
+        page.close()
+
+
+def motion_loaded(page, steps: int):
+    """Set the explorer's steps to ``steps``, scrub once (which loads the motion the server sent for
+    that scene) and go to iterate 0; the scrubber's thumb, focused."""
+    page.locator("#steps").fill(str(steps))
+    wait_text(page, "#iterate-label", f"iterate t = {steps} of {steps}")
+    thumb = page.locator("#iterate [role=slider]")
+    thumb.focus()
+    thumb.press("ArrowLeft")
+    page.wait_for_function(f"() => descentlabMotion.motion && descentlabMotion.motion.last === {steps}")
+    thumb.press("Home")
+    wait_text(page, "#iterate-label", f"iterate t = 0 of {steps}")
+    return thumb
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

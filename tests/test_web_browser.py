@@ -16,13 +16,11 @@ import re
 
 import pytest
 
-from conftest import chromium_browser, serving
+from conftest import explorer_page, serving, wait_text
 from descentlab import datasets, optimizers
 from descentlab import problems as dl_problems
 from descentlab.web.app import create_app
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 20_000
 CSV = ("hours,score\n" + "".join(f"{x / 4:.2f},{0.5 + 0.8 * x / 4 + 0.1 * (-1) ** x:.3f}\n"
                                  for x in range(20))).encode()
@@ -35,30 +33,11 @@ def server_url():
         yield f"http://127.0.0.1:{server.server_port}/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser(ARGS) as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1500, "height": 950})
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(server_url)
-    page.wait_for_selector("#view-contour .js-plotly-plot .main-svg")
-    wait_text(page, "#iterate-label", "iterate t = 40 of 40")
-    yield page
-    assert not errors, f"JavaScript errors in the page: {errors}"
-    page.close()
-
-
-def wait_text(page, selector: str, text: str) -> None:
-    """Wait until the element's text contains ``text``."""
-    page.wait_for_function("([sel, text]) => { const e = document.querySelector(sel);"
-                           " return e !== null && e.innerText.includes(text); }", arg=[selector, text])
+    with explorer_page(browser, server_url, width=1500, height=950, timeout_ms=TIMEOUT_MS,
+                       label="iterate t = 40 of 40") as page:
+        yield page
 
 
 def path(page, graph: str, name: str) -> list[list[float]]:

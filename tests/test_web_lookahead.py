@@ -14,17 +14,14 @@ import base64
 import numpy as np
 import pytest
 
-from conftest import chromium_browser, serving
+from conftest import explorer_page, motion_loaded, serving, wait_text
 from descentlab.web import motion
 from descentlab.web.app import Explorer, create_app
 from descentlab.web.figures import decode
 from descentlab.web.figures import lookahead as panel_mod
 
 STEPS = 30
-TIMEOUT_MS = 20_000
 UPDATE = "/_dash-update-component"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -169,17 +166,6 @@ def served():
         yield app, f"http://127.0.0.1:{server.server_port}/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser(ARGS) as launched:
-        yield launched
-
-
-def wait_label(page, text: str) -> None:
-    page.wait_for_function("(text) => { const e = document.querySelector('#iterate-label');"
-                           " return e !== null && e.innerText.includes(text); }", arg=text)
-
-
 PANEL = """(names) => { const gd = document.querySelector('#view-lookahead .js-plotly-plot');
     const get = (n) => { const d = gd.data.find(tr => tr.name === n);
                          return [Array.from(d.x || []), Array.from(d.y || [])]; };
@@ -192,71 +178,57 @@ PANEL = """(names) => { const gd = document.querySelector('#view-lookahead .js-p
 
 def test_the_keyboard_scrub_moves_the_panel_to_the_recorded_step_without_the_server(browser, served):
     app, url = served
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(url)
-    page.wait_for_selector("#view-lookahead .js-plotly-plot .main-svg")
-    wait_label(page, "of 40")
-    page.locator("#steps").fill(str(STEPS))
-    wait_label(page, f"iterate t = {STEPS} of {STEPS}")
-    thumb = page.locator("#iterate [role=slider]")
-    thumb.focus()
-    thumb.press("Home")
-    page.wait_for_function(f"() => descentlabMotion.motion && descentlabMotion.motion.last === {STEPS}")
-    wait_label(page, f"iterate t = 0 of {STEPS}")
-    updates: list[str] = []
-    page.on("request", lambda r: updates.append(r.url) if UPDATE in r.url else None)
+    with explorer_page(browser, url, view="lookahead") as page:
+        thumb = motion_loaded(page, STEPS)
+        updates: list[str] = []
+        page.on("request", lambda r: updates.append(r.url) if UPDATE in r.url else None)
 
-    explorer: Explorer = app.explorer
-    outcome = explorer.outcome(*explorer.request(explorer.page_values(steps=STEPS), None).cache_key)
-    run = nesterov(outcome)
-    names = panel_mod.NAMES
-    before = page.evaluate(PANEL, names)
-    assert before["ahead"] == [[run.lookahead[0][0]], [run.lookahead[0][1]]]
-    t = 7
-    for k in range(1, t + 1):
-        thumb.press("ArrowRight")
-        wait_label(page, f"iterate t = {k} of {STEPS}")
-    # the panel's view follows once the scrubber rests
-    page.wait_for_function(f"() => descentlabMotion.shown === {t} && descentlabMotion.zoomed === {t}")
-    after = page.evaluate(PANEL, names)
-    # the look-ahead marker and φ_t moved to what the run recorded at t (float64, bit for bit)
-    assert after["ahead"] == [[run.lookahead[t][0]], [run.lookahead[t][1]]]
-    assert after["phi"] == [[run.params[t][0]], [run.params[t][1]]]
-    end = run.lookahead[t] + (-run.hyperparams["lr"] * (1 - run.hyperparams["beta"])) * run.grads[t]
-    np.testing.assert_allclose(np.array(after["nesterov"]).T, [run.lookahead[t], end], rtol=0, atol=1e-12)
-    assert f"step t = {t}" in after["title"]
-    # moving a view's dynamic traces leaves its other traces drawn (a full replot of the moving traces
-    # alone would remove the contours, the paths, the data, the loss curves)
-    drawn = page.evaluate("""() => Object.fromEntries(['data', 'contour', 'loss', 'lookahead'].map(v => {
-        const gd = document.querySelector(`#view-${v} .js-plotly-plot`);
-        const count = type => gd.data.filter(d => d.type === type).length;
-        const drawn = type => {
-          const l = gd.querySelector(`.${type}layer`);
-          return l ? l.children.length : 0;
-        };
-        return [v, [count('scatter'), drawn('scatter'), count('contour'), drawn('contour')]];
-    }))""")
-    for view, (scatter, scatter_drawn, contours, contours_drawn) in drawn.items():
-        assert (scatter_drawn, contours_drawn) == (scatter, contours), view
-    # the view is step t's (a square, widened on one axis to the panel's shape), and every trace is drawn
-    (x0, x1), (y0, y1) = outcome.lookahead.bounds[t]
-    assert after["x"][0] <= x0 + 1e-12 and after["x"][1] >= x1 - 1e-12
-    assert after["y"][0] <= y0 + 1e-12 and after["y"][1] >= y1 - 1e-12
-    width, height = after["x"][1] - after["x"][0], after["y"][1] - after["y"][0]
-    assert min(width, height) < 1.1 * (x1 - x0)  # zoomed on step t, not on the whole run
-    assert width / after["px"][0] == pytest.approx(height / after["px"][1], rel=1e-6)  # equal scales
-    assert after["drawn"] == 1 + len(panel_mod.DYNAMIC) and after["contour"] >= 1
-    assert updates == [], f"the scrub asked the server: {updates[:3]}"
+        explorer: Explorer = app.explorer
+        outcome = explorer.outcome(*explorer.request(explorer.page_values(steps=STEPS), None).cache_key)
+        run = nesterov(outcome)
+        names = panel_mod.NAMES
+        before = page.evaluate(PANEL, names)
+        assert before["ahead"] == [[run.lookahead[0][0]], [run.lookahead[0][1]]]
+        t = 7
+        for k in range(1, t + 1):
+            thumb.press("ArrowRight")
+            wait_text(page, "#iterate-label", f"iterate t = {k} of {STEPS}")
+        # the panel's view follows once the scrubber rests
+        page.wait_for_function(f"() => descentlabMotion.shown === {t} && descentlabMotion.zoomed === {t}")
+        after = page.evaluate(PANEL, names)
+        # the look-ahead marker and φ_t moved to what the run recorded at t (float64, bit for bit)
+        assert after["ahead"] == [[run.lookahead[t][0]], [run.lookahead[t][1]]]
+        assert after["phi"] == [[run.params[t][0]], [run.params[t][1]]]
+        end = run.lookahead[t] + (-run.hyperparams["lr"] * (1 - run.hyperparams["beta"])) * run.grads[t]
+        np.testing.assert_allclose(np.array(after["nesterov"]).T, [run.lookahead[t], end], rtol=0, atol=1e-12)
+        assert f"step t = {t}" in after["title"]
+        # moving a view's dynamic traces leaves its other traces drawn (a full replot of the moving traces
+        # alone would remove the contours, the paths, the data, the loss curves)
+        drawn = page.evaluate("""() => Object.fromEntries(['data', 'contour', 'loss', 'lookahead'].map(v => {
+            const gd = document.querySelector(`#view-${v} .js-plotly-plot`);
+            const count = type => gd.data.filter(d => d.type === type).length;
+            const drawn = type => {
+              const l = gd.querySelector(`.${type}layer`);
+              return l ? l.children.length : 0;
+            };
+            return [v, [count('scatter'), drawn('scatter'), count('contour'), drawn('contour')]];
+        }))""")
+        for view, (scatter, scatter_drawn, contours, contours_drawn) in drawn.items():
+            assert (scatter_drawn, contours_drawn) == (scatter, contours), view
+        # the view is step t's (a square, widened on one axis to the panel's shape), and every trace is drawn
+        (x0, x1), (y0, y1) = outcome.lookahead.bounds[t]
+        assert after["x"][0] <= x0 + 1e-12 and after["x"][1] >= x1 - 1e-12
+        assert after["y"][0] <= y0 + 1e-12 and after["y"][1] >= y1 - 1e-12
+        width, height = after["x"][1] - after["x"][0], after["y"][1] - after["y"][0]
+        assert min(width, height) < 1.1 * (x1 - x0)  # zoomed on step t, not on the whole run
+        assert width / after["px"][0] == pytest.approx(height / after["px"][1], rel=1e-6)  # equal scales
+        assert after["drawn"] == 1 + len(panel_mod.DYNAMIC) and after["contour"] >= 1
+        assert updates == [], f"the scrub asked the server: {updates[:3]}"
 
-    # (d) in the page: without Nesterov, the panel says what to add
-    page.locator("#optimizers label", has_text="nesterov").click()
-    page.wait_for_function("(note) => document.querySelector('#view-lookahead').innerText.includes(note)",
-                           arg=panel_mod.NOTE)
-    assert not errors, errors
-    page.close()
+        # (d) in the page: without Nesterov, the panel says what to add
+        page.locator("#optimizers label", has_text="nesterov").click()
+        page.wait_for_function("(note) => document.querySelector('#view-lookahead').innerText.includes(note)",
+                               arg=panel_mod.NOTE)
 
 
 def test_the_panel_is_made_again_only_when_what_it_draws_changed():

@@ -19,7 +19,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import chromium_browser, serving
+from conftest import explorer_page, serving, wait_text
 from descentlab import datasets
 from descentlab.config import Config, OptimizerSpec
 from descentlab.errors import MESSAGE_LIMIT
@@ -354,8 +354,6 @@ def test_expressions_and_columns_over_http():
 
 # ---- in the browser ----------------------------------------------------------------------------------
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 30_000
 
 
@@ -365,29 +363,10 @@ def server_url():
         yield f"http://127.0.0.1:{server.server_port}/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser(ARGS) as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(server_url)
-    page.wait_for_selector("#view-contour .js-plotly-plot .main-svg")
-    wait_text(page, "#iterate-label", "of 40")
-    yield page
-    assert not errors, f"JavaScript errors in the page: {errors}"
-    page.close()
-
-
-def wait_text(page, selector: str, text: str) -> None:
-    page.wait_for_function("([sel, text]) => { const e = document.querySelector(sel);"
-                           " return e !== null && e.innerText.includes(text); }", arg=[selector, text])
+    with explorer_page(browser, server_url, width=1400, height=1000, timeout_ms=TIMEOUT_MS) as page:
+        yield page
 
 
 def choose(page, dropdown: str, option: str) -> None:

@@ -17,12 +17,9 @@ import statistics
 import numpy as np
 import pytest
 
-from conftest import chromium_browser, serving
+from conftest import explorer_page, motion_loaded, serving, wait_text
 from descentlab.web.app import Explorer, create_app
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 20_000
 STEPS = 120
 SCRUB = 100
 P50_MS, P99_MS = 16.0, 50.0
@@ -36,43 +33,17 @@ def served():
         yield app, f"http://127.0.0.1:{server.server_port}/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser(ARGS) as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser, served):
     """The explorer at ``STEPS`` steps, its motion loaded; ``page.updates`` lists every callback
     request the page makes from then on."""
     _, url = served
-    page = browser.new_page(viewport={"width": 1500, "height": 950})
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(url)
-    page.wait_for_selector("#view-contour .js-plotly-plot .main-svg")
-    wait_label(page, "of 40")
-    page.locator("#steps").fill(str(STEPS))
-    wait_label(page, f"iterate t = {STEPS} of {STEPS}")
-    thumb = page.locator("#iterate [role=slider]")
-    thumb.focus()
-    thumb.press("ArrowLeft")  # the first scrub loads the motion the server sent for this scene
-    page.wait_for_function(f"() => descentlabMotion.motion && descentlabMotion.motion.last === {STEPS}")
-    thumb.press("Home")
-    wait_label(page, f"iterate t = 0 of {STEPS}")
-    updates: list[str] = []
-    page.on("request", lambda r: updates.append(r.url) if UPDATE in r.url else None)
-    page.updates = updates
-    yield page
-    assert not errors, f"JavaScript errors in the page: {errors}"
-    page.close()
-
-
-def wait_label(page, text: str) -> None:
-    page.wait_for_function("(text) => { const e = document.querySelector('#iterate-label');"
-                           " return e !== null && e.innerText.includes(text); }", arg=text)
+    with explorer_page(browser, url, width=1500, height=950) as page:
+        motion_loaded(page, STEPS)
+        updates: list[str] = []
+        page.on("request", lambda r: updates.append(r.url) if UPDATE in r.url else None)
+        page.updates = updates
+        yield page
 
 
 def trajectories(app) -> list:
@@ -101,7 +72,7 @@ def test_keyboard_scrub_is_client_side_and_fast(page, served):
     thumb = page.locator("#iterate [role=slider]")
     for t in range(1, SCRUB + 1):
         thumb.press("ArrowRight")
-        wait_label(page, f"iterate t = {t} of {STEPS}")
+        wait_text(page, "#iterate-label", f"iterate t = {t} of {STEPS}")
     page.wait_for_function(f"() => descentlabMotion.times.length >= {SCRUB}")
     times = page.evaluate("() => descentlabMotion.times")
     p50, p99 = statistics.median(times), percentile(times, 99)
@@ -147,6 +118,6 @@ def test_play_reaches_30_fps_without_the_server(page):
     page.click("#play")  # pause: the slider takes the iterate shown
     page.wait_for_function("() => !descentlabMotion.playing")
     shown = page.evaluate("() => descentlabMotion.shown")
-    wait_label(page, f"iterate t = {shown} of {STEPS}")
+    wait_text(page, "#iterate-label", f"iterate t = {shown} of {STEPS}")
     assert page.inner_text("#play").strip() == "▶ play"
     assert page.updates == [], f"playing asked the server: {page.updates[:3]}"
