@@ -55,7 +55,10 @@ NAMES = {
 """The panel's trace names by role (legends say the equations; tests find the traces by them)."""
 LEGEND = {"orientation": "v", "x": 1.03, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11},
           "tracegroupgap": 6, "bgcolor": "rgba(255,255,255,0.8)"}
-"""Beside the square plot (which leaves that room free) rather than under it, where it would shrink it."""
+"""Beside the square plot rather than under it, where it would shrink it."""
+MARGIN = {"l": 60, "r": 215, "t": 60, "b": 50}
+"""Room on the right kept for the legend: at steps whose view is widened to the panel's shape the
+plot would otherwise fill the width and the legend would be cut off at the figure's edge."""
 DYNAMIC = ("momentum", "ahead", "nesterov", "nesterov next", "plain", "plain next", "phi")
 """The roles of the traces that move with t, in the figure's order (the last traces of the figure)."""
 
@@ -266,4 +269,4 @@ def figure(panel: Panel, selected: int, binary: bool = True) -> dict:
     rev = f"lookahead|{panel.problem}|{panel.run.label}"
     return {"data": static(panel, binary) + dynamic(panel, selected, binary),
             "layout": figure_layout(title(panel, selected), rev, xaxis=xa, yaxis=ya,
-                                    annotations=notes(panel, selected), legend=LEGEND)}
+                                    annotations=notes(panel, selected), legend=LEGEND, margin=MARGIN)}
