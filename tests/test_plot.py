@@ -328,7 +328,7 @@ def test_compare_marks_each_curve_that_reaches_the_floor():
     assert len(marks) == len(reached) >= 1
 
 
-def test_a_laid_out_png_is_drawn_once_and_equals_savefig(tmp_path):
+def test_a_laid_out_png_drawn_straight_to_agg_equals_savefig(tmp_path):
     """plot.save draws a frozen figure straight to Agg (savefig would draw it twice): the same
     pixels as savefig, the figure's dpi left as it was."""
     import importlib

@@ -237,11 +237,10 @@ def head_planes(net: torch.nn.Module, x: torch.Tensor, plane: Plane) -> tuple[to
     direction (the first layer's own part of ``origin``, ``d1``, ``d2``; bias included)."""
     head = net[0]
     w = head.weight
-    n_w = w.numel()
+    n_w, n_head = w.numel(), linear_head(net)
     out = []
     for vector in (plane.origin, plane.d1, plane.d2):
-        v = torch.from_numpy(np.array(vector[:linear_head(net)], dtype=np.float64)).to(
-            device=w.device, dtype=w.dtype)
+        v = torch.from_numpy(np.array(vector[:n_head], dtype=np.float64)).to(device=w.device, dtype=w.dtype)
         bias = v[n_w:] if head.bias is not None else None
         with torch.no_grad():
             out.append(torch.nn.functional.linear(x, v[:n_w].reshape(w.shape), bias).contiguous())
