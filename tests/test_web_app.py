@@ -446,9 +446,9 @@ def test_the_server_binds_to_loopback_by_default():
 # ---- the scrubber sends only what moves ------------------------------------------------------------
 
 def apply(figure: dict, change: dict) -> dict:
-    """What the browser holds after a patch: the traces from ``first`` on and the layout replaced."""
+    """What the browser holds after a patch: the traces at ``index`` and the layout replaced."""
     data = list(figure["data"])
-    for i, trace in enumerate(change["data"], start=change["first"]):
+    for i, trace in zip(change["index"], change["data"], strict=True):
         data[i] = trace
     return {"data": data, "layout": change["layout"]}
 
@@ -468,11 +468,36 @@ def test_a_scrub_on_the_scene_shown_patches_it_into_the_full_views(explorer, pro
         result = explorer.update(values, None, t, 24, shown=first["key"])
         assert result["changes"] is not None and result["key"] == first["key"]
         for name, change in result["changes"].items():
-            assert change["first"] > 0  # the surface, contours and paths stay in the browser
+            assert change["index"][0] > 0  # the surface, contours and paths stay in the browser
             held[name] = apply(held[name], change)
             assert held[name] == result["figures"][name], (name, t)
-    other = explorer.update(moved(values, nesterov={"beta": 0.5}), None, 3, 24, shown=first["key"])
-    assert other["changes"] is None and other["key"] != first["key"]
+    unknown = explorer.update(moved(values, nesterov={"beta": 0.5}), None, 3, 24, shown="never sent")
+    assert unknown["changes"] is None and unknown["key"] != first["key"]
+
+
+@pytest.mark.parametrize("beta", [0.85, 0.2])
+def test_a_new_scene_is_a_patch_of_the_traces_that_differ_from_the_scene_shown(explorer, beta):
+    """A slider that keeps the view (β 0.9 → 0.85) leaves the surface and the contours in the
+    browser; one that moves it (β → 0.2) resends them; either way the page ends at the new views."""
+    values = controls(explorer, optimizers=FIVE, steps=30)
+    first = explorer.update(values, None, 30, 30)
+    held = first["figures"]
+    other_values = moved(values, nesterov={"beta": beta})
+    other = explorer.update(other_values, None, 30, 30, shown=first["key"])
+    assert other["key"] != first["key"] and not other["same"] and other["changes"]
+    before = explorer.outcome(*explorer.request(values, None).cache_key).scene
+    after = explorer.outcome(*explorer.request(other_values, None).cache_key).scene
+    same_view = before.bounds == after.bounds
+    assert same_view == (beta == 0.85)
+    for name, change in other["changes"].items():
+        held[name] = apply(held[name], change)
+        assert held[name] == other["figures"][name], name
+    for name in ("surface", "contour"):
+        assert (other["changes"][name]["index"][0] >= 1) == same_view  # trace 0: the surface, the contours
+    sent = json.dumps(page_outputs(other)[:len(web_app.VIEWS)], default=lambda p: p.to_plotly_json())
+    whole = json.dumps(other["figures"])
+    assert (len(sent) < len(whole) / 2) == same_view
+    assert page_outputs(other)[-1] == other["key"]  # the page now shows the new scene
 
 
 def test_patches_reach_the_page_as_dash_patches(explorer):

@@ -68,6 +68,7 @@ from descentlab.trajectory import Trajectory
 from descentlab.web import controls as ctl
 from descentlab.web import guard, motion, upload_check
 from descentlab.web.figures import lookahead as lookahead_view
+from descentlab.web.figures.separate import Views
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,9 @@ class Outcome:
     scene: scene_mod.Scene
     start: tuple[float, ...]
     key: str
-    moving: dict = field(default_factory=dict)  # view → index of its first trace the iterate moves
     motion: dict = field(default_factory=dict)  # every iterate's moving traces, for the page (made once)
     lookahead: lookahead_view.Panel | None = None  # every step of the first Nesterov run (eq. 6.12 vs 6.11)
+    render: Views | None = None  # the views, their static traces made once (see _compute)
 
     @property
     def last(self) -> int:
@@ -148,6 +149,7 @@ class Explorer:
         self.resolution = resolution
         self._uploads: OrderedDict[str, ctl.Upload] = OrderedDict()
         self._lock = threading.Lock()
+        self._turn = threading.Lock()  # one update computes at a time (see update)
         # three caches: a problem per problem setting, a run per (setting, optimizer), and the runs and
         # scene per state of the controls (so that the scrubber only renders, and moving one method's
         # slider runs that method alone)
@@ -156,6 +158,7 @@ class Explorer:
         self.outcome = functools.lru_cache(maxsize=cache_size)(self._compute)
         self._moved = functools.lru_cache(maxsize=MAX_UPLOADS)(self._moved_for)
         self._panels: OrderedDict[tuple, tuple] = OrderedDict()  # look-ahead panels, see _panel
+        self._shown: OrderedDict[str, Outcome] = OrderedDict()  # scenes sent whole, by key (see update)
         self._cache_size = cache_size
 
     # ---- uploads ---------------------------------------------------------------------------------
@@ -312,8 +315,9 @@ class Explorer:
         view, shown, full_params = scene_mod.drawable(problem, trajectories)
         scene = scene_mod.build(view, shown, resolution=self.resolution, full_params=full_params)
         key = hashlib.sha256(f"{toml}\0{upload_key}".encode()).hexdigest()[:20]
-        return Outcome(problem, trajectories, scene, tuple(full.start), key,
-                       lookahead=self._panel(view, shown, scene))
+        panel = self._panel(view, shown, scene)
+        return Outcome(problem, trajectories, scene, tuple(full.start), key, lookahead=panel,
+                       render=Views(scene, lookahead=panel))
 
     def _panel(self, problem: Problem, trajectories: list[Trajectory],
                scene: scene_mod.Scene) -> lookahead_view.Panel:
@@ -366,30 +370,15 @@ class Explorer:
         return trajectory
 
     def views(self, outcome: Outcome, selected: int | None) -> dict[str, dict]:
-        """The figure dicts of every view at iterate ``selected`` (None: the last)."""
-        from descentlab.web.figures import views
+        """The figure dicts of every view at iterate ``selected`` (None: the last); their static
+        traces are the scene's own, shared with other calls (read, not edited)."""
+        return outcome.render.figures(selected)
 
-        return views(outcome.scene, selected=selected, lookahead=outcome.lookahead)
-
-    def moving(self, outcome: Outcome) -> dict[str, int | None]:
-        """For each view, the index of its first trace that depends on the selected iterate (None:
-        the number of traces depends on it, so the view is always sent whole).
-
-        Found once per scene by comparing renders at the first, a middle and the last iterate;
-        the traces before that index are the same at every iterate (the surface, the contours,
-        the paths) and stay in the browser while the scrubber moves.
-        """
-        if not outcome.moving:
-            samples = [self.views(outcome, t) for t in sorted({0, outcome.last // 2, outcome.last})]
-            for name, fig in samples[0].items():
-                counts = {len(s[name]["data"]) for s in samples}
-                if len(counts) > 1:
-                    outcome.moving[name] = None
-                    continue
-                traces = zip(*(s[name]["data"] for s in samples), strict=True)
-                outcome.moving[name] = next((i for i, same in enumerate(traces)
-                                             if any(t != same[0] for t in same[1:])), len(fig["data"]))
-        return outcome.moving
+    def moving(self, outcome: Outcome) -> dict[str, int]:
+        """For each view, the index of its first trace that depends on the selected iterate: the
+        traces before it (the surface, the contours, the paths) are the same at every iterate and stay
+        in the browser while the scrubber moves."""
+        return outcome.render.moving()
 
     def update(self, values: dict, upload_store: object, iterate: object, previous_max: object,
                shown: object = None) -> dict:
@@ -397,24 +386,24 @@ class Explorer:
 
         ``shown`` is the key of the scene the page shows now. Returns a dict with ``figures``
         (None when the controls are bad: the page keeps the last good figures), ``changes`` (when
-        the page already shows this scene: per view, the first trace that moved and the traces from
-        there on, and the layout; else None), ``key`` (this scene's), ``message`` and ``error``
-        (one line), ``last`` (the scrubber's max), ``selected`` (the iterate shown; None when the
-        scrubber sits at the end and follows it), ``start`` (the start point used) and ``summary``
-        (one line per run). A bad expression's message is its one line (the command line's), with
-        ``detail``: that line, the expression and a caret line under the offending part.
+        the page shows a scene that this server sent: per view that a patch can bring to this one,
+        the traces that differ by index (``index``, ``data``) and the layout; views left out are
+        sent whole; None when the page's scene is unknown), ``key`` (this scene's), ``message``
+        and ``error`` (one line), ``last`` (the scrubber's max), ``selected`` (the iterate shown;
+        None when the scrubber sits at the end and follows it), ``start`` (the start point used)
+        and ``summary`` (one line per run). On the scene shown, every view is a patch of the traces
+        the iterate moves; on a new scene whose surface and contours equal the shown one's (a slider
+        that keeps the view), a patch of the paths that changed and the moving traces. A bad
+        expression's message is its one line (the command line's), with ``detail``: that line, the
+        expression and a caret line under the offending part.
         """
         try:
-            req = self.request(values, upload_store)
-            outcome = self.outcome(*req.cache_key)
-            selected = self._selected(iterate, previous_max, outcome.last)
-            figures = self.views(outcome, selected)
-            changes = None
-            if shown == outcome.key:
-                moving = self.moving(outcome)
-                if all(moving.get(name) is not None for name in figures):
-                    changes = {name: {"first": moving[name], "data": fig["data"][moving[name]:],
-                                      "layout": fig["layout"]} for name, fig in figures.items()}
+            with self._turn:
+                req = self.request(values, upload_store)
+                outcome = self.outcome(*req.cache_key)
+                selected = self._selected(iterate, previous_max, outcome.last)
+                figures = self.views(outcome, selected)
+                changes = self._changes(outcome, figures, shown)
         except ExpressionError as err:
             summary, detail = ctl.expression_error(err)
             return {"figures": None, "message": say(summary), "detail": detail, "error": True}
@@ -426,9 +415,33 @@ class Explorer:
             return {"figures": None, "message": message, "error": True}
         notes = [f"{t.optimizer} diverged at step {t.diverged_at} (try a smaller α); showing the "
                  f"{t.steps} finite steps before it" for t in outcome.trajectories if t.diverged_at]
-        return {"figures": figures, "changes": changes, "key": outcome.key, "message": say("; ".join(notes)),
+        return {"figures": figures, "changes": changes, "key": outcome.key, "same": shown == outcome.key,
+                "message": say("; ".join(notes)),
                 "error": False, "last": outcome.last, "selected": selected, "start": outcome.start,
                 "summary": _summary(outcome, selected)}
+
+    def _changes(self, outcome: Outcome, figures: dict[str, dict], shown: object) -> dict | None:
+        """The patches of :meth:`update` (None: the page's scene is not one this server knows)."""
+        moving = outcome.render.moving()
+        if shown == outcome.key:
+            return {name: _tail(fig, moving[name], []) for name, fig in figures.items()}
+        with self._lock:
+            before = self._shown.get(shown) if isinstance(shown, str) else None
+            self._shown[outcome.key] = outcome
+            self._shown.move_to_end(outcome.key)
+            while len(self._shown) > self._cache_size:
+                self._shown.popitem(last=False)
+        if before is None:
+            return None
+        old, new = before.render.static(), outcome.render.static()
+        changes = {}
+        for name, fig in figures.items():
+            if name not in old or len(old[name]) != moving[name] or \
+                    before.render.sizes.get(name) != len(fig["data"]):
+                continue  # another set of traces: sent whole
+            changed = [i for i, (a, b) in enumerate(zip(old[name], new[name], strict=True)) if a != b]
+            changes[name] = _tail(fig, moving[name], changed)
+        return changes
 
     def motion(self, values: dict, upload_store: object) -> dict | None:
         """What the page needs to scrub and play this state of the controls alone, or None when the
@@ -865,7 +878,8 @@ def page_outputs(result: dict) -> tuple:
 
     When the page already shows the scene, each figure is a :class:`dash.Patch` of the traces the
     iterate moves and of the layout, so the browser keeps the surface, the contours and the paths
-    and redraws only the markers (and the key of the scene shown stays as it is). The two after the
+    and redraws only the markers (and the key of the scene shown stays as it is); a new scene that
+    keeps the shown one's surface and contours is a patch of the traces that differ. The two after the
     message and its style are the monospace block under the expression boxes (a bad expression's
     message, the expression and a caret line under its fault).
     """
@@ -875,13 +889,10 @@ def page_outputs(result: dict) -> tuple:
     below = (detail_block(detail), DETAIL_STYLE if detail else {"display": "none"})
     if result["figures"] is None:
         return (*(keep,) * len(VIEWS), result["message"], style, *below, keep, keep, keep, keep, keep, keep)
-    if result["changes"] is not None:
-        figures = tuple(_patch(result["changes"][n]) if n in result["changes"] else keep for n in VIEWS)
-        key = keep
-    else:
-        blank = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
-        figures = tuple(result["figures"].get(n, blank) for n in VIEWS)
-        key = result["key"]
+    blank = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+    changes = result["changes"] or {}
+    figures = tuple(_patch(changes[n]) if n in changes else result["figures"].get(n, blank) for n in VIEWS)
+    key = keep if result.get("same") else result["key"]
     last, selected = result["last"], result["selected"]
     shown = last if selected is None else selected
     start = ", ".join(f"{v:.3g}" for v in result["start"])
@@ -897,9 +908,16 @@ def detail_block(text: str) -> list:
     return [html.Div(first)] + ([html.Pre(rest, style=CARET_STYLE)] if rest else []) if text else []
 
 
+def _tail(figure: dict, moving: int, changed: list[int]) -> dict:
+    """A change of :meth:`Explorer.update`: the traces at ``changed`` (static traces that differ from
+    the page's) and from ``moving`` on (those the iterate moves), by index, and the layout."""
+    index = [*changed, *range(moving, len(figure["data"]))]
+    return {"index": index, "data": [figure["data"][i] for i in index], "layout": figure["layout"]}
+
+
 def _patch(change: dict) -> dash.Patch:
     patch = dash.Patch()
-    for i, trace in enumerate(change["data"], start=change["first"]):
+    for i, trace in zip(change["index"], change["data"], strict=True):
         patch["data"][i] = trace
     patch["layout"] = change["layout"]
     return patch

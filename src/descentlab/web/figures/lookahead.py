@@ -257,8 +257,10 @@ def axes(panel: Panel, selected: int) -> tuple[dict, dict]:
              "scaleratio": 1, "constrain": "range"})
 
 
-def figure(panel: Panel, selected: int, binary: bool = True) -> dict:
-    """The panel at the explorer's iterate ``selected``, or the panel's note when no run looks ahead."""
+def figure(panel: Panel, selected: int, binary: bool = True, fixed: list[dict] | None = None) -> dict:
+    """The panel at the explorer's iterate ``selected``, or the panel's note when no run looks ahead.
+
+    ``fixed``: the traces :func:`static` made for this panel (made here when None)."""
     if panel.run is None:
         note = {"x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "showarrow": False,
                 "text": escape(panel.note or NOTE), "font": {"size": 14, "color": "#444"}}
@@ -267,6 +269,7 @@ def figure(panel: Panel, selected: int, binary: bool = True) -> dict:
         return {"data": [], "layout": layout}
     xa, ya = axes(panel, selected)
     rev = f"lookahead|{panel.problem}|{panel.run.label}"
-    return {"data": static(panel, binary) + dynamic(panel, selected, binary),
+    fixed = static(panel, binary) if fixed is None else fixed
+    return {"data": fixed + dynamic(panel, selected, binary),
             "layout": figure_layout(title(panel, selected), rev, xaxis=xa, yaxis=ya,
                                     annotations=notes(panel, selected), legend=LEGEND, margin=MARGIN)}
