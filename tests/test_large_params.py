@@ -174,3 +174,51 @@ def test_an_autodiff_model_with_more_parameters_than_data_takes_reverse_mode(lib
     assert np.allclose(fit.grad(phi), exact, rtol=0, atol=1e-9 * np.max(np.abs(exact)))
     assert np.allclose(fit.jacobian(phi[0], x), v, rtol=0, atol=1e-12)
     assert fit.suggested.curvature == pytest.approx(np.linalg.eigvalsh(2.0 * v.T @ v)[-1], rel=1e-6)
+
+
+def _plain_run(problem, method: str, lr: float, steps: int, start: np.ndarray):
+    """The oracle: the book's loop written out, the gradient and the loss by separate calls."""
+    import descentlab.optimizers as optim
+
+    opt = optim.methods()[method].build(lr=lr)
+    state = opt.init(start)
+    params, losses = [state.params], [problem.loss_one(state.params)]
+    for _ in range(steps):
+        state = opt.update(state, problem.grad_one(opt.gradient_point(state)))
+        params.append(state.params)
+        losses.append(problem.loss_one(state.params))
+    return np.array(params), np.array(losses)
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov"])
+def test_a_torch_model_step_is_one_forward_and_one_backward_pass_and_the_same_run(method):
+    """Where the next gradient is taken at φ_{t+1} (gd, momentum), the loss recorded there and that
+    gradient come from one pass of torch (one call of the model per step, not two); the run is
+    bit for bit the plain loop's, and Nesterov (whose gradient point looks ahead) is unchanged."""
+    torch = pytest.importorskip("torch")
+    import descentlab as dl
+
+    p, x = 120, np.linspace(-0.9, 0.9, 40)
+    y = np.cos(2 * x)
+    calls = [0]
+
+    def cheb(q, xs):
+        calls[0] += 1
+        k = torch.arange(p, dtype=torch.float64)
+        return torch.cos(torch.arccos(xs)[:, None] * k) @ q
+
+    fit = from_model(cheb, x, y, n_params=p, gradient="torch")
+    start = np.random.default_rng(3).uniform(-0.1, 0.1, p)
+    loss, grad = fit.loss_and_grad_one(start)
+    assert loss == fit.loss_one(start) and np.array_equal(grad, fit.grad_one(start))
+    steps, lr = 25, 1e-3
+    calls[0] = 0
+    run = dl.run(dl.optimizers.methods()[method].build(lr=lr), fit, start=start, steps=steps)
+    per_step = calls[0] / steps
+    params, losses = _plain_run(fit, method, lr, steps, start)
+    assert np.array_equal(run.params, params) and np.array_equal(run.losses, losses)
+    assert per_step < 1.1 if method != "nesterov" else per_step > 1.9
+    # on minibatches the next gradient is not the full-data one: each step's own, at its own batch
+    batched = dl.run(dl.optimizers.methods()["sgd"].build(lr=lr), fit, start=start, steps=5, batch_size=10)
+    for t in range(5):
+        assert np.array_equal(batched.grads[t], fit.grad_one(batched.lookahead[t], batched.batches[t]))

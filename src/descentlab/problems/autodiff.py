@@ -83,6 +83,9 @@ class Calls:
     derivative: _Batched
     # a model's ∇Σ(f − y)² of (points (N, P), x, y) in one backward pass (autodiff only), else None
     squared_error_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+    # the same pass returning (predictions (N, M), ∇Σ(f − y)² (N, P)): the forward's values come with it
+    predict_and_grad: Callable[[np.ndarray, np.ndarray, np.ndarray],
+                               tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _scalar(value) -> float:
@@ -288,6 +291,16 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
         mapped = tf.vmap(sse_grad, in_dims=(0, None, None))
         return mapped(tensor(pts), tensor(xs), tensor(ys)).detach().numpy()
 
+    def squared_error_and_prediction(t, xt, yt):
+        out = value(t, xt)
+        return torch.sum((out - yt) ** 2), out.detach()
+
+    both = tf.grad_and_value(squared_error_and_prediction, argnums=0, has_aux=True)
+
+    def vmap_predict_and_grad(pts, xs, ys):
+        grad, (_, out) = tf.vmap(both, in_dims=(0, None, None))(tensor(pts), tensor(xs), tensor(ys))
+        return out.numpy(), grad.detach().numpy()
+
     with np.errstate(all="ignore"):
         try:
             ref = loop_value(probes, x)
@@ -301,8 +314,9 @@ def _torch_calls(f: Callable, probes: np.ndarray, x: np.ndarray | None, vectoriz
             try:
                 if _close(vmap_value(probes, x), ref) and (
                         ref_d is None or _close(vmap_derivative(probes, x), ref_d)):
+                    fused = model and ref_d is not None
                     return Calls("torch", "vmap", vmap_value, None if ref_d is None else vmap_derivative,
-                                 vmap_sse_grad if model and ref_d is not None else None)
+                                 vmap_sse_grad if fused else None, vmap_predict_and_grad if fused else None)
             except Exception:
                 pass
     return Calls("torch", "loop", loop_value, None if ref_d is None else loop_derivative,

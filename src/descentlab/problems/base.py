@@ -149,6 +149,14 @@ class Problem:
         """∂L/∂φ at one checked point of shape (P,): the same as ``grad(point, batch)``."""
         return self.grad(point, batch)
 
+    def loss_and_grad_one(self, point: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """(``loss_one(point)``, ``grad_one(point)``) on all the data from one pass, the same numbers,
+        where one pass costs less than the two calls (a torch model: one forward and one backward pass
+        instead of two forwards and a backward); None where it does not (the default). The runner
+        takes the loss it records at φ_{t+1} and the next gradient together when the method's
+        gradient point is φ_{t+1} itself (every method but the look-ahead ones)."""
+        return None
+
     def _points(self, points: np.ndarray) -> np.ndarray:
         p = np.asarray(points, dtype=np.float64)
         if p.shape[-1:] != (self.n_params,):

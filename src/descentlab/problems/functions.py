@@ -29,7 +29,7 @@ from descentlab import validation
 from descentlab.errors import InputError, InputTypeError
 from descentlab.problems.autodiff import DIRECTIONAL_CHECK_PARAMS, choose_calls, probe_count, probe_points
 from descentlab.problems.base import Problem, check_batch
-from descentlab.problems.custom import ChunkedFit, Described, minima_array, split_names
+from descentlab.problems.custom import _CHUNK, ChunkedFit, Described, minima_array, split_names
 from descentlab.problems.data import check_xy
 from descentlab.problems.suggestions import (
     DEFAULT_BETA,
@@ -85,6 +85,8 @@ class FunctionModel(Described, ChunkedFit):
     batched_predict: Callable[[np.ndarray, np.ndarray], np.ndarray] = None  # type: ignore[assignment]
     batched_jacobian: Callable[[np.ndarray, np.ndarray], np.ndarray] = None  # type: ignore[assignment]
     batched_squared_error_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+    batched_predict_and_grad: Callable[[np.ndarray, np.ndarray, np.ndarray],
+                                       tuple[np.ndarray, np.ndarray]] | None = None
 
     def _residual_grad(self, block: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∇Σ(f − y)²: above :data:`~descentlab.problems.autodiff.DIRECTIONAL_CHECK_PARAMS`
@@ -96,6 +98,20 @@ class FunctionModel(Described, ChunkedFit):
                 out = self.batched_squared_error_grad(flat, x, y)
             return np.asarray(out, dtype=np.float64).reshape(block.shape)
         return super()._residual_grad(block, x, y)
+
+    def loss_and_grad_one(self, point: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """L and ∇L at one point from one forward and one backward pass of torch, where the gradient
+        is that pass already (:meth:`_residual_grad`) and the data is one block; L is summed here
+        from the pass's predictions exactly as :meth:`loss` sums them."""
+        x, y = self._data(None)
+        if self.batched_predict_and_grad is None or self.n_params <= DIRECTIONAL_CHECK_PARAMS or \
+                len(x) > max(1, 4 * _CHUNK // self.n_params):  # the gradient's data in one slice
+            return None
+        one = np.asarray(point, dtype=np.float64).reshape(1, -1)
+        with np.errstate(all="ignore"):
+            out, grad = self.batched_predict_and_grad(one, x, y)
+            loss = np.sum((np.asarray(out, dtype=np.float64).reshape(1, len(x)) - y) ** 2, axis=-1)
+        return float(loss[0]), np.asarray(grad, dtype=np.float64).reshape(self.n_params)
 
     def predict(self, points: np.ndarray, x: np.ndarray) -> np.ndarray:
         p, x = np.asarray(points, dtype=np.float64), np.asarray(x, dtype=np.float64)
@@ -218,7 +234,7 @@ def from_model(function: Callable, x, y, n_params: int | None = None, *,
         minima=minima_array(minima, p), suggested=PLACEHOLDER, log_levels=bool(log_levels), x=xs, y=ys,
         x_label=x_label, y_label=y_label, function=function, gradient_method=calls.method,
         calling=calls.calling, batched_predict=calls.value, batched_jacobian=calls.derivative,
-        batched_squared_error_grad=calls.squared_error_grad)
+        batched_squared_error_grad=calls.squared_error_grad, batched_predict_and_grad=calls.predict_and_grad)
     return with_suggestion(problem, start, steps, beta, view)
 
 
