@@ -6,7 +6,8 @@
 
 Every measurement is a new interpreter (nothing imported yet, so every import is paid again);
 bytecode and matplotlib's font cache are warm, since one unmeasured round of every command runs
-first, as they are after a user's first run. The commands:
+first, as they are after a user's first run (``PYTHONDONTWRITEBYTECODE`` is unset for the
+commands, so that this holds for descentlab's own modules too). The commands:
 
 * **baseline**: ``python -c "import matplotlib.pyplot"``, the least any matplotlib program pays;
 * **figure**: ``descentlab figure -o TMP.png``, the default Figure 6.1 drawn and written (target:
@@ -64,18 +65,27 @@ def commands(out_dir: Path, before: Path | None = None) -> dict[str, Command]:
     """Name → command of every measured run; with ``before`` (a ``src`` folder) also the package's
     commands run from there."""
     cli = _descentlab()
+    warm = _bytecode_env()
     out: dict[str, Command] = {
-        "baseline": ([sys.executable, "-c", "import matplotlib.pyplot"], None),
-        "figure": ([*cli, "figure", "-o", str(out_dir / "figure-{n}.png")], None),
-        "help": ([*cli, "--help"], None),
-        "import": ([sys.executable, "-c", "import descentlab"], None),
+        "baseline": ([sys.executable, "-c", "import matplotlib.pyplot"], warm),
+        "figure": ([*cli, "figure", "-o", str(out_dir / "figure-{n}.png")], warm),
+        "help": ([*cli, "--help"], warm),
+        "import": ([sys.executable, "-c", "import descentlab"], warm),
     }
     if before is not None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(before),
-                                                                       os.environ.get("PYTHONPATH"))))}
+        path = os.pathsep.join(filter(None, (str(before), os.environ.get("PYTHONPATH"))))
+        env = {**warm, "PYTHONPATH": path}
         for name in ("figure", "help", "import"):
             out[f"{name}@before"] = (out[name][0], env)
     return out
+
+
+def _bytecode_env() -> dict[str, str]:
+    """This environment with bytecode writing on: with ``PYTHONDONTWRITEBYTECODE`` set (as some
+    sandboxes and CI images do), every run would compile descentlab's own modules from source again
+    (≈ 50 modules, 0.1 s) — a cost an installed package never pays after its first run (pip writes
+    the bytecode of an installed package; an editable install writes it at the first import)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def extract(rev: str, into: Path) -> Path:
