@@ -709,3 +709,37 @@ def test_an_optimizer_registered_after_import_appears_and_runs(throwaway):
     assert "halfstep (η=0.1, yes)" in json.dumps(body["response"]["summary"], ensure_ascii=False)
     bad = explorer.update(moved(values, halfstep={"halve": "maybe"}), None, None, None)
     assert bad["error"] and bad["message"] == "halfstep: halve (h) must be one of no, yes, got 'maybe'"
+
+
+def test_concurrent_updates_answer_as_one_at_a_time(explorer):
+    """Eight threads updating one explorer at once (new scenes, scrubs of them, patches against the
+    scene each shows) get exactly the answers a fresh explorer gives them one by one."""
+    import threading
+
+    base = controls(explorer, steps=30)
+    plans = [[moved(base, momentum={"lr": -1.5 - 0.05 * c}), moved(base, nesterov={"beta": 0.5 + 0.05 * c})]
+             for c in range(8)]
+
+    def session(ex: Explorer, plan: list[dict]) -> list[dict]:
+        answers, shown = [], None
+        for values in plan:
+            for iterate in (30, 4, 17):
+                answer = ex.update(values, None, iterate, 30, shown=shown)
+                shown = answer["key"]
+                answers.append(answer)
+        return answers
+
+    together: dict[int, list[dict]] = {}
+    threads = [threading.Thread(target=lambda c=c: together.__setitem__(c, session(explorer, plans[c])))
+               for c in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    alone = Explorer()
+    for c in range(8):
+        expected = session(alone, plans[c])
+        assert len(together[c]) == len(expected)
+        for got, want in zip(together[c], expected, strict=True):
+            assert not got["error"] and got["key"] == want["key"] and got["figures"] == want["figures"]
+            assert got["changes"] == want["changes"]
