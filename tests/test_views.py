@@ -50,6 +50,20 @@ def test_the_band_is_the_documented_closed_form():
     assert not divergence.diverged_one(-1e300, band.high)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, -1.5, 2.0, 1e308, -1e308, math.inf, -math.inf, math.nan]),
+                         min_size=0, max_size=24), min_size=0, max_size=3),
+       st.booleans())
+def test_a_buffer_is_finite_exactly_when_numpy_says_every_entry_is(entries, as_matrix):
+    """The runner's per-step check (a Python sum for a few entries, numpy's for more; the sum of
+    finite 1e308s overflows and must not count) against ``np.isfinite(...).all()``."""
+    buffers = [np.array(e, dtype=np.float64) for e in entries]
+    if as_matrix:
+        buffers = [b.reshape(1, -1) for b in buffers]
+    with np.errstate(all="ignore"):  # as the runner calls it (inf − inf in a sum is nan, no warning)
+        assert divergence.finite_one(buffers) == all(bool(np.isfinite(b).all()) for b in buffers)
+
+
 def test_gradient_descent_on_a_saddle_stops_as_unbounded_below_at_the_closed_form_step():
     # gd on x² − y²: x_t = (1 − 2α)^t x_0, y_t = (1 + 2α)^t y_0, L_t = x_t² − y_t²
     problem = dl.problems.from_expression(SADDLE, start=(1.0, 0.01))

@@ -72,10 +72,22 @@ def reason_one(loss: float, limit: Limits | float, buffers=()) -> str | None:
         return UNBOUNDED
     if not loss <= high:  # also true for NaN
         return DIVERGED
+    return None if finite_one(buffers) else DIVERGED
+
+
+def finite_one(buffers) -> bool:
+    """Whether every entry of one configuration's ``buffers`` is finite: a sum per buffer (a plain
+    Python sum for a few entries, where numpy's call would cost more than the adding), entry by entry
+    only when a sum is not finite (a finite buffer whose sum overflows is still finite)."""
     for buf in buffers:
-        if not math.isfinite(float(buf.sum())) and not np.isfinite(buf).all():
-            return DIVERGED
-    return None
+        total = sum(buf.tolist()) if buf.ndim == 1 and buf.size <= SMALL else float(buf.sum())
+        if not math.isfinite(total) and not np.isfinite(buf).all():
+            return False
+    return True
+
+
+SMALL = 16
+"""Buffers of at most this many entries are summed in Python (:func:`finite_one`)."""
 
 
 def diverged_one(loss: float, limit: Limits | float, buffers=()) -> bool:

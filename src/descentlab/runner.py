@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from descentlab import budget, divergence, validation
+from descentlab.divergence import finite_one
 from descentlab.errors import InputError, InputTypeError
 from descentlab.optimizers import Optimizer, Probe
 from descentlab.optimizers.registry import at_params, buffers
@@ -128,26 +129,30 @@ def run(optimizer: Optimizer, problem: Problem, start: Sequence[float] | None = 
         grad_one, loss_one = problem.grad_one, problem.loss_one  # checked once above: φ_0 has P values
         # where one pass gives L[φ_{t+1}] and ∇L[φ_{t+1}] for less than two (a torch model), and the next
         # gradient is taken at φ_{t+1} on all the data, the loss recorded brings the next gradient along
-        together = problem.loss_and_grad_one if plan is None and optimizer.gradient_point is at_params \
-            and not needs_loss else None
+        offers = type(problem).loss_and_grad_one is not Problem.loss_and_grad_one
+        together = problem.loss_and_grad_one if offers and plan is None and not needs_loss \
+            and optimizer.gradient_point is at_params else None
         ahead_of = None  # (φ_{t+1}, ∇L there) from the last step's one pass
         add_params, add_loss, add_ahead, add_grad = (r.stage.append for r in every[:4])
         add_buffers = [r.stage.append for r in recorded]
         for t in range(steps):
             batch = None if plan is None else plan[t]
             x = optimizer.gradient_point(state)
-            g = ahead_of[1] if ahead_of is not None and x is ahead_of[0] else grad_one(x, batch)
+            g = grad_one(x, batch) if ahead_of is None or x is not ahead_of[0] else ahead_of[1]
             if needs_loss:
                 new = optimizer.update(state, g, full_probe or probe(problem, batch))
             else:
                 new = optimizer.update(state, g)
-            both = together(new.params) if together is not None and t + 1 < steps else None
-            if both is None:  # not offered (or the last step): never asked again in this run
-                loss, ahead_of, together = loss_one(new.params), None, None
+            if together is None:
+                loss = loss_one(new.params)
             else:
-                loss, ahead_of = both[0], (new.params, both[1])
+                both = together(new.params) if t + 1 < steps else None
+                if both is None:  # declined (or the last step): not asked again in this run
+                    loss, ahead_of, together = loss_one(new.params), None, None
+                else:
+                    loss, ahead_of = both[0], (new.params, both[1])
             kept = [new[i] for i in where]
-            if not low <= loss <= high or kept:  # the full rule only off the fast path (NaN fails too)
+            if not low <= loss <= high or (kept and not finite_one(kept)):  # NaN fails the band too
                 reason = divergence.reason_one(loss, limit, kept)
                 if reason is not None:
                     diverged_at, stop_reason = t + 1, reason
