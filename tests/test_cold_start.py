@@ -133,3 +133,44 @@ def test_bench_cold_runs_and_reports_every_ratio():
     assert rows["baseline"][3] == "1.00×" and rows["baseline"][4] == "1.00×"
     assert all(float(row[-1]) > 10 for row in rows.values())  # a peak RSS in MiB, read from the child
     assert "descentlab figure / import matplotlib.pyplot = " in done.stdout
+
+
+# ---- the quick exit of the console script -----------------------------------------------------------
+
+def _script(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+
+
+def test_the_script_runs_the_exit_handlers_flushes_and_keeps_the_status(tmp_path):
+    """script() ends the process without tearing the interpreter down, but only after the atexit
+    handlers ran and the output was flushed; the exit status is main()'s."""
+    done = _script("""
+        import atexit, sys
+        atexit.register(lambda: print("handler ran", flush=False))
+        sys.argv = ["descentlab", "run", "--steps", "3", "--save", "run.json"]
+        from descentlab.cli import script
+        script()
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "step" in done.stdout and done.stdout.rstrip().endswith("handler ran")
+    assert len(json.loads((tmp_path / "run.json").read_text())["losses"]) == 4  # written whole: φ_0 … φ_3
+    bad = _script("""
+        import sys
+        sys.argv = ["descentlab", "figure", "--steps", "-3"]
+        from descentlab.cli import script
+        script()
+        """, tmp_path)
+    assert bad.returncode == 2 and "--steps must be an integer" in bad.stderr
+
+
+def test_the_script_waits_for_a_thread_that_is_still_running(tmp_path):
+    """A non-daemon thread alive at the end gets Python's own exit, which lets it finish."""
+    done = _script("""
+        import sys, threading, time
+        threading.Thread(target=lambda: (time.sleep(1.0), print("thread finished", flush=True))).start()
+        sys.argv = ["descentlab", "--help"]
+        from descentlab.cli import script
+        script()
+        """, tmp_path)
+    assert done.returncode == 0 and "thread finished" in done.stdout

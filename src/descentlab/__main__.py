@@ -1,7 +1,5 @@
 """``python -m descentlab ARGS``: the descentlab command."""
 
-import sys
+from descentlab.cli import script
 
-from descentlab.cli import main
-
-sys.exit(main())
+script()
