@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from conftest import explorer_page, serving, wait_text
@@ -237,3 +238,35 @@ def test_the_exported_page_works_offline(browser, tmp_path):
     page.screenshot(path=str(tmp_path / "explore-offline.png"))
     assert requests == [] and errors == []
     context.close()
+
+
+def test_a_slider_move_patches_the_page_into_exactly_the_new_views(browser, tmp_path):
+    """Moving α sends the page a patch of the traces that differ from the scene it shows; what the
+    page then plots, view by view and trace by trace, is the server's whole render of the new scene."""
+    from descentlab.web.figures import decode
+
+    app = create_app()
+    with serving(app) as server, explorer_page(browser, f"http://127.0.0.1:{server.server_port}/",
+                                               width=1500, height=950, timeout_ms=TIMEOUT_MS,
+                                               label="iterate t = 40 of 40") as page:
+        first = next(reversed(app.explorer._shown))
+        press(page, "hyper-momentum-lr-row", "ArrowLeft", 5)
+        wait_text(page, "#hyper-momentum-lr-row .value", "α = 0.044")  # log10 α: −1.30 → −1.35
+        wait_text(page, "#summary", "momentum (α=0.044")
+        key = next(reversed(app.explorer._shown))
+        assert key != first
+        outcome = app.explorer._shown[key]
+        assert outcome.scene.bounds == app.explorer._shown[first].scene.bounds  # the patch kept the surface
+        expected = outcome.render.figures(None)
+        for view, figure in expected.items():
+            graph = f"view-{view}"
+            page.wait_for_function("([id, n]) => {"
+                                   " const g = document.querySelector(`#${id} .js-plotly-plot`);"
+                                   " return g && g.data.length === n; }", arg=[graph, len(figure["data"])])
+            shown = page.evaluate("""(id) => document.querySelector(`#${id} .js-plotly-plot`)._fullData
+                .map(t => ({name: t.name || '', type: t.type, x: t.x ? Array.from(t.x) : null}))""", graph)
+            for got, want in zip(shown, figure["data"], strict=True):
+                assert got["type"] == want["type"] and got["name"] == want.get("name", got["name"]), view
+                if want["type"] in ("scatter", "scatter3d") and "x" in want:  # every point, exactly
+                    assert np.array_equal(np.array(got["x"], dtype=float), decode(want["x"]), equal_nan=True)
+        page.screenshot(path=str(tmp_path / "after-slider.png"))
