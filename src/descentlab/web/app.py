@@ -21,7 +21,11 @@ controls. So moving one method's control runs that method alone. The iteration s
 button and the keyboard make no request at all: once per new scene the page gets every iterate's
 moving traces (:mod:`descentlab.web.motion`) and moves them itself, at the browser's frame rate. The
 server still answers a scrub (:meth:`Explorer.update` with the scene shown) with a patch of only the
-traces that the iterate moves, for clients other than this page.
+traces that the iterate moves, for clients other than this page, and a new state of the controls with
+a patch of the traces that differ from the scene the page shows (each scene's static traces are made
+once: :class:`descentlab.web.figures.separate.Views`). Updates compute one at a time, first come first
+served: threads that share one interpreter lock gain nothing by interleaving, and taking turns made
+every request wait for all the others.
 
 :class:`Explorer` holds the server side as plain methods (tested without a browser:
 ``values = explorer.page_values(optimizers=[...])`` is what the page sends,
