@@ -13,18 +13,19 @@ JSON encoding of the figures count, and the network does not). The page shows 4 
 * momentum's slider: momentum's α moves, so that run is made anew (the others come from the
   cache of runs) and the scene and views are made anew;
 * Adam's slider: the same for Adam's α;
-* scrubber: nothing runs; the views are rendered and, as the page already shows the scene,
-  only the traces that move are sent (a patch). The first scrub of a scene also finds which
-  traces move (three more renders), and is timed apart.
+* scrubber: nothing runs; as the page already shows the scene, only the traces that move are
+  rendered and sent (a patch; the scene's static traces were made with its first render). The
+  first scrub of a scene is timed apart.
 
 The baseline is the same full update with no app at all: ``Config.run()``, ``scene.build`` and
 ``figures.views`` called directly, and their JSON, timed in the same loop (so the app's
 overhead is the difference).
 
 LOAD: the real server (``descentlab.web.app.make_server``, threaded werkzeug) in a subprocess on
-127.0.0.1 and a free port; ``--clients`` threads each send ``--updates`` POSTs to
-``/_dash-update-component`` with the body the page sends (``update_request``): a session that
-mostly scrubs, moves α of momentum or of Adam to values of its own (new runs), and
+127.0.0.1 and a free port, computing one update at a time; ``--clients`` threads each send
+``--updates`` POSTs to ``/_dash-update-component`` with the body the page sends
+(``update_request``, with the scene it was last sent): a session that mostly scrubs, moves α of
+momentum or of Adam to values of its own (new runs, answered as patches of the scene shown), and
 twice sends a bad value (which must come back as a message, not a failure). Any HTTP error,
 a timeout, or an answer without figures (or, for the bad values, without the message) counts as
 an error. Loopback only; the whole test stops at ``--deadline`` seconds.
