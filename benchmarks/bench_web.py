@@ -304,6 +304,7 @@ def bench_browser(steps: int, scrub: int) -> dict | str:
             thumb.press("Home")
             page.wait_for_function(f"() => (descentlabMotion.motion || {{}}).last === {steps}")
             page.wait_for_function(label, arg=f"iterate t = 0 of {steps}")
+            page.wait_for_function("() => descentlabMotion.rested(0)")  # its work at rest done
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url) if "_dash-update" in r.url else None)
             page.evaluate("() => { descentlabMotion.times = []; }")

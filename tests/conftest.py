@@ -150,7 +150,8 @@ def explorer_page(browser, url: str, *, width: int = 1400, height: int = 1000, t
 
 def motion_loaded(page, steps: int):
     """Set the explorer's steps to ``steps``, scrub once (which loads the motion the server sent for
-    that scene) and go to iterate 0; the scrubber's thumb, focused."""
+    that scene) and go to iterate 0, once the page's work at rest there is done (so that timing
+    starts on a quiet page); the scrubber's thumb, focused."""
     page.locator("#steps").fill(str(steps))
     wait_text(page, "#iterate-label", f"iterate t = {steps} of {steps}")
     thumb = page.locator("#iterate [role=slider]")
@@ -159,6 +160,7 @@ def motion_loaded(page, steps: int):
     page.wait_for_function(f"() => descentlabMotion.motion && descentlabMotion.motion.last === {steps}")
     thumb.press("Home")
     wait_text(page, "#iterate-label", f"iterate t = 0 of {steps}")
+    page.wait_for_function("() => descentlabMotion.rested(0)")  # the 3-D view and the panel at t = 0
     return thumb
 
 

@@ -15,7 +15,7 @@ has them already). In the page, :data:`SCRIPT` keeps the columns and moves the d
   annotations and the look-ahead panel's axis ranges with ``Plotly.react`` on the layout (not
   ``Plotly.relayout``, whose event makes dcc.Graph draw its figure prop again, the server's t).
   The panel takes step t's view (:func:`descentlab.scene.step_bounds`) once the scrubber rests for
-  150 ms or play pauses: a change of range redraws the whole panel, contours included (measured
+  250 ms or play pauses: a change of range redraws the whole panel, contours included (measured
   70–200 ms a frame in headless Chromium on a busy machine), so while the scrubber moves, the
   panel's traces move alone in the view of where it last rested;
 * the 3-D view: ``Plotly.restyle`` of its marker traces only. Where WebGL is drawn in software
@@ -168,11 +168,12 @@ def size(motion: dict) -> int:
 SCRIPT = r"""
 (function () {
   if (window.descentlabMotion) return;
+  const REST_MS = 250;  // the scrubber rests once no new iterate came for this long
   const VIEWS = {data: 'view-data', surface: 'view-surface', contour: 'view-contour', loss: 'view-loss',
                  lookahead: 'view-lookahead'};
   const M = window.descentlabMotion = {
     motion: null, key: null, shown: null, playing: false, played: 0, times: [], renders: [],
-    slow3d: true, timer3d: null, timerZoom: null, zooms: 0, zoomed: null,
+    slow3d: true, timer3d: null, timerZoom: null, zooms: 0, zoomed: null, shown3d: null,
     opts: {title: true, views: null, fast: true},
   };
   function gd(view) { return document.querySelector('#' + VIEWS[view] + ' .js-plotly-plot'); }
@@ -325,6 +326,7 @@ SCRIPT = r"""
         const took = performance.now() - t0;
         M.renders.push(took);
         M.slow3d = took > 60;
+        M.shown3d = t;
       }));
     };
     const scene = u.g._fullLayout.scene && u.g._fullLayout.scene._scene;
@@ -361,11 +363,11 @@ SCRIPT = r"""
     }
     if (M.motion.views.surface) {
       clearTimeout(M.timer3d);
-      if (M.slow3d || M.playing) M.timer3d = setTimeout(() => show3d(M.shown), M.playing ? 400 : 150);
+      if (M.slow3d || M.playing) M.timer3d = setTimeout(() => show3d(M.shown), M.playing ? 400 : REST_MS);
       else show3d(t);
     }
     clearTimeout(M.timerZoom);
-    if (!M.playing) M.timerZoom = setTimeout(rezoom, 150);
+    if (!M.playing) M.timerZoom = setTimeout(rezoom, REST_MS);
     if (M.playing) {  // while playing, the label and the summary follow here (the slider on pause)
       const label = document.getElementById('iterate-label');
       if (label) label.textContent = M.label(t);
@@ -376,6 +378,13 @@ SCRIPT = r"""
     sync = performance.now() - start;
   };
   M.label = (t) => 'iterate t = ' + Math.max(0, Math.min(t, M.motion.last)) + ' of ' + M.motion.last;
+  // whether what the page does once the scrubber rests at t is done: the 3-D view's markers and the
+  // look-ahead panel's view both at t (a test or benchmark starts timing frames after it)
+  M.rested = function (t) {
+    if (!M.motion) return false;
+    const views = M.motion.views, zooms = Object.values(views).some((m) => m.ranges);
+    return (!views.surface || M.shown3d === t) && (!zooms || M.zoomed === t);
+  };
   // play: one iterate per animation frame from where the scrubber is, round to the start at the end
   M.play = function (from) {
     if (M.playing || !M.motion) return;
@@ -426,4 +435,5 @@ callbacks ``dash_clientside.descentlab.scrub`` and ``.play``. ``descentlabMotion
 time of each scrub frame (the update's own work plus the rendering of the frame that shows it, in
 ms), ``.played`` the frames played, ``.renders`` the 3-D view's redraw times, ``.zooms`` the
 look-ahead panel's changes of view (made when the scrubber rests), ``.zoomed`` the iterate whose
-view it shows."""
+view it shows, ``.shown3d`` the iterate the 3-D view's markers show, and ``.rested(t)`` whether both
+have caught up with a scrubber resting at t."""

@@ -15,7 +15,6 @@ from descentlab.web.figures.look import (
     Look,
     empty_xy,
     escape,
-    has_lookahead,
     loss_colorscale,
     short_number,
 )
@@ -118,7 +117,7 @@ def dynamic(ctx: Context, selected: int, xa: str = "x", ya: str = "y") -> list[d
             "text": ctx.texts(i, [t]), "hovertemplate": ctx.hover(i, " (selected)"),
             "marker": {"symbol": "circle", "size": 15, "color": ctx.iterate_color(path, t),
                        "line": {"color": "white", "width": 3}}, **common})
-        if has_lookahead(path):
+        if ctx.looks_ahead(i):
             out += _lookahead_traces(ctx, i, path, look, t, common)
     return out
 

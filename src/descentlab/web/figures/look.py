@@ -56,7 +56,7 @@ class Context:
         # paths float this far above the 3-D surface so that it does not swallow them
         self.lift = 0.012 * float(np.ptp(finite)) if finite.size else 0.0
         self.zrange = (float(finite.min()), float(finite.max()) + self.lift) if finite.size else (0.0, 1.0)
-        self.memo: dict = {}  # what one view computes once per call (the 3-D camera)
+        self.memo: dict = {}  # what the views compute once per context (the 3-D camera, hover templates)
 
     def a(self, values) -> dict | list:
         return array(values, self.binary)
@@ -72,9 +72,22 @@ class Context:
     def at(self, path: Path, selected: int) -> int:
         return min(selected, len(path.points) - 1)
 
+    def looks_ahead(self, i: int) -> bool:
+        """:func:`has_lookahead` of path i, found once per context (it compares the whole path)."""
+        key = ("looks ahead", i)
+        if key not in self.memo:
+            self.memo[key] = has_lookahead(self.scene.paths[i])
+        return self.memo[key]
+
     def hover(self, i: int, what: str = "", loss_view: bool = False) -> str:
         """Hover template of path i's iterates: customdata = (t, L) or, in the loss view,
-        (t, L, φ0, φ1); text = the gradient step t used."""
+        (t, L, φ0, φ1); text = the gradient step t used (the same string at every t: made once)."""
+        key = ("hover", i, what, loss_view)
+        if key not in self.memo:
+            self.memo[key] = self._hover(i, what, loss_view)
+        return self.memo[key]
+
+    def _hover(self, i: int, what: str, loss_view: bool) -> str:
         n0, n1 = self.names
         path = self.scene.paths[i]
         head = f"<b>{escape(path.label)}</b>{what}<br>"
@@ -83,7 +96,7 @@ class Context:
             gap = f"<br>{self.gap_label} = %{{y:.4~g}}" if self.scene.min_loss is not None else ""
         else:
             where, gap = f"<br>{n0} = %{{x:.6~g}}<br>{n1} = %{{y:.6~g}}", ""
-        at = " (at its look-ahead point)" if has_lookahead(path) else ""
+        at = " (at its look-ahead point)" if self.looks_ahead(i) else ""
         return (head + "step t = %{customdata[0]}" + where
                 + "<br>L[φ<sub>t</sub>] = %{customdata[1]:.6~g}" + gap
                 + f"<br>gradient used by step t{at}: %{{text}}<extra></extra>")

@@ -77,9 +77,18 @@ def static(ctx: Context, scene_ref: str = "scene", legend: bool = False) -> list
 
 def _xyz(ctx: Context, path: Path, idx: slice) -> dict:
     """x, y, z of iterates on the 3-D surface; those outside its box are left out (nan): plotly
-    does not clip 3-D traces to the axis ranges, and a diverging run would flatten the surface."""
-    pts = path.points[idx, :2]
-    z = heights(ctx.scene, path.on_surface[idx]) + ctx.lift  # on the drawn surface (a slice's loss)
+    does not clip 3-D traces to the axis ranges, and a diverging run would flatten the surface.
+    Found for the whole path once per context, then sliced (the scrubber asks for one t at a time)."""
+    key = ("xyz", id(path))
+    if key not in ctx.memo:
+        ctx.memo[key] = _path_xyz(ctx, path)
+    pts, z = ctx.memo[key]
+    return {"x": ctx.a(pts[idx, 0]), "y": ctx.a(pts[idx, 1]), "z": ctx.a(z[idx])}
+
+
+def _path_xyz(ctx: Context, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    pts = path.points[:, :2]
+    z = heights(ctx.scene, path.on_surface) + ctx.lift  # on the drawn surface (a slice's loss)
     (x0, x1), (y0, y1) = ctx.scene.bounds
     lo, hi = ctx.zrange
     slack = 1e-9 * max(hi - lo, 1.0)
@@ -89,7 +98,7 @@ def _xyz(ctx: Context, path: Path, idx: slice) -> dict:
     if out.any():
         pts = np.where(out[:, None], np.nan, pts)
         z = np.where(out, np.nan, z)
-    return {"x": ctx.a(pts[:, 0]), "y": ctx.a(pts[:, 1]), "z": ctx.a(z)}
+    return pts, z
 
 
 def dynamic(ctx: Context, selected: int, scene_ref: str = "scene") -> list[dict]:
