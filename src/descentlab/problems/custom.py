@@ -65,6 +65,10 @@ class ChunkedFit(DataFit):
         r = self.predict(block, x) - y
         return 2.0 * np.einsum("nm,nmp->np", r, self.jacobian(block, x))
 
+    def _slice_rows(self) -> int:
+        """Data per slice of one point's Jacobian in :meth:`grad`."""
+        return max(1, 4 * _CHUNK // self.n_params)
+
     def loss(self, points: np.ndarray, batch: np.ndarray | None = None) -> np.ndarray:
         x, y = self._data(batch)
         shape, blocks = self._blocks(points, len(x))
@@ -79,7 +83,7 @@ class ChunkedFit(DataFit):
         one slice)."""
         x, y = self._data(batch)
         shape, blocks = self._blocks(points, len(x) * self.n_params)
-        rows = max(1, 4 * _CHUNK // self.n_params)      # data per slice of one point's Jacobian
+        rows = self._slice_rows()
         with np.errstate(all="ignore"):
             if len(x) <= rows:
                 out = [self._residual_grad(b, x, y) for b in blocks]

@@ -29,7 +29,7 @@ from descentlab import validation
 from descentlab.errors import InputError, InputTypeError
 from descentlab.problems.autodiff import DIRECTIONAL_CHECK_PARAMS, choose_calls, probe_count, probe_points
 from descentlab.problems.base import Problem, check_batch
-from descentlab.problems.custom import _CHUNK, ChunkedFit, Described, minima_array, split_names
+from descentlab.problems.custom import ChunkedFit, Described, minima_array, split_names
 from descentlab.problems.data import check_xy
 from descentlab.problems.suggestions import (
     DEFAULT_BETA,
@@ -105,7 +105,7 @@ class FunctionModel(Described, ChunkedFit):
         from the pass's predictions exactly as :meth:`loss` sums them."""
         x, y = self._data(None)
         if self.batched_predict_and_grad is None or self.n_params <= DIRECTIONAL_CHECK_PARAMS or \
-                len(x) > max(1, 4 * _CHUNK // self.n_params):  # the gradient's data in one slice
+                len(x) > self._slice_rows():  # the gradient's data in one slice
             return None
         one = np.asarray(point, dtype=np.float64).reshape(1, -1)
         with np.errstate(all="ignore"):

@@ -378,12 +378,6 @@ class Explorer:
         traces are the scene's own, shared with other calls (read, not edited)."""
         return outcome.render.figures(selected)
 
-    def moving(self, outcome: Outcome) -> dict[str, int]:
-        """For each view, the index of its first trace that depends on the selected iterate: the
-        traces before it (the surface, the contours, the paths) are the same at every iterate and stay
-        in the browser while the scrubber moves."""
-        return outcome.render.moving()
-
     def update(self, values: dict, upload_store: object, iterate: object, previous_max: object,
                shown: object = None) -> dict:
         """Everything the page shows for one state of the controls and of the scrubber.
@@ -426,26 +420,15 @@ class Explorer:
 
     def _changes(self, outcome: Outcome, figures: dict[str, dict], shown: object) -> dict | None:
         """The patches of :meth:`update` (None: the page's scene is not one this server knows)."""
-        moving = outcome.render.moving()
         if shown == outcome.key:
-            return {name: _tail(fig, moving[name], []) for name, fig in figures.items()}
+            return outcome.render.changes(figures, outcome.render)
         with self._lock:
             before = self._shown.get(shown) if isinstance(shown, str) else None
             self._shown[outcome.key] = outcome
             self._shown.move_to_end(outcome.key)
             while len(self._shown) > self._cache_size:
                 self._shown.popitem(last=False)
-        if before is None:
-            return None
-        old, new = before.render.static(), outcome.render.static()
-        changes = {}
-        for name, fig in figures.items():
-            if name not in old or len(old[name]) != moving[name] or \
-                    before.render.sizes.get(name) != len(fig["data"]):
-                continue  # another set of traces: sent whole
-            changed = [i for i, (a, b) in enumerate(zip(old[name], new[name], strict=True)) if a != b]
-            changes[name] = _tail(fig, moving[name], changed)
-        return changes
+        return None if before is None else outcome.render.changes(figures, before.render)
 
     def motion(self, values: dict, upload_store: object) -> dict | None:
         """What the page needs to scrub and play this state of the controls alone, or None when the
@@ -910,13 +893,6 @@ def detail_block(text: str) -> list:
     then the expression and the caret line under its fault, in their columns."""
     first, _, rest = text.partition("\n")
     return [html.Div(first)] + ([html.Pre(rest, style=CARET_STYLE)] if rest else []) if text else []
-
-
-def _tail(figure: dict, moving: int, changed: list[int]) -> dict:
-    """A change of :meth:`Explorer.update`: the traces at ``changed`` (static traces that differ from
-    the page's) and from ``moving`` on (those the iterate moves), by index, and the layout."""
-    index = [*changed, *range(moving, len(figure["data"]))]
-    return {"index": index, "data": [figure["data"][i] for i in index], "layout": figure["layout"]}
 
 
 def _patch(change: dict) -> dash.Patch:

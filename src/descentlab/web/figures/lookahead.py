@@ -257,10 +257,9 @@ def axes(panel: Panel, selected: int) -> tuple[dict, dict]:
              "scaleratio": 1, "constrain": "range"})
 
 
-def figure(panel: Panel, selected: int, binary: bool = True, fixed: list[dict] | None = None) -> dict:
-    """The panel at the explorer's iterate ``selected``, or the panel's note when no run looks ahead.
-
-    ``fixed``: the traces :func:`static` made for this panel (made here when None)."""
+def tail(panel: Panel, selected: int, binary: bool = True) -> dict:
+    """The panel at the explorer's iterate ``selected`` but for its :func:`static` traces: the
+    traces that step moves and the layout (the panel's note when no run looks ahead)."""
     if panel.run is None:
         note = {"x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "showarrow": False,
                 "text": escape(panel.note or NOTE), "font": {"size": 14, "color": "#444"}}
@@ -269,7 +268,6 @@ def figure(panel: Panel, selected: int, binary: bool = True, fixed: list[dict] |
         return {"data": [], "layout": layout}
     xa, ya = axes(panel, selected)
     rev = f"lookahead|{panel.problem}|{panel.run.label}"
-    fixed = static(panel, binary) if fixed is None else fixed
-    return {"data": fixed + dynamic(panel, selected, binary),
+    return {"data": dynamic(panel, selected, binary),
             "layout": figure_layout(title(panel, selected), rev, xaxis=xa, yaxis=ya,
                                     annotations=notes(panel, selected), legend=LEGEND, margin=MARGIN)}

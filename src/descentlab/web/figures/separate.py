@@ -42,14 +42,13 @@ class Views:
     line, the look-ahead geometry of step t, …). :meth:`figures` at any t shares the static traces
     with every other call: read them, do not edit them (:func:`views` makes a new :class:`Views`
     per call, so its figures share nothing). :meth:`moving` is, per view, the first trace a change of
-    t moves, and :meth:`tail` the traces and layout from there, for a patch of a page that shows the
-    scene already.
+    t moves, :meth:`tail` the traces and layout from there, and :meth:`changes` the patch of a page
+    that shows these views or another scene's.
     """
 
     def __init__(self, scene: Scene, *, binary: bool = True, lookahead: lookahead_view.Panel | None = None):
         self.scene, self.lookahead = scene, lookahead
         self.ctx = Context(scene, binary)
-        self.binary = binary
         self._static: dict[str, list[dict]] | None = None
         self.sizes: dict[str, int] = {}  # each view's number of traces, once :meth:`figures` made it
         self._lock = threading.Lock()
@@ -63,8 +62,9 @@ class Views:
                 parts |= {"surface": surface.static, "contour": contour.static, "loss": loss.static}
                 static = {name: make(ctx) for name, make in parts.items()}
                 if self.lookahead is not None:
-                    panel, binary = self.lookahead, self.binary
-                    static["lookahead"] = [] if panel.run is None else lookahead_view.static(panel, binary)
+                    panel = self.lookahead
+                    drawn = panel.run is not None
+                    static["lookahead"] = lookahead_view.static(panel, ctx.binary) if drawn else []
                 self._static = static
             return self._static
 
@@ -104,8 +104,7 @@ class Views:
                        "layout": figure_layout("loss per step", rev, xaxis=lx, yaxis=ly,
                                                annotations=loss.notes(ctx))}
         if self.lookahead is not None:
-            panel = lookahead_view.figure(self.lookahead, t_all, self.binary, fixed=[])
-            out["lookahead"] = {"data": panel["data"], "layout": panel["layout"]}
+            out["lookahead"] = lookahead_view.tail(self.lookahead, t_all, ctx.binary)
         return out
 
     def figures(self, selected: int | None = None) -> dict[str, dict]:
@@ -114,4 +113,21 @@ class Views:
         out = {name: {"data": static[name] + part["data"], "layout": part["layout"]}
                for name, part in self.tail(selected).items()}
         self.sizes = {name: len(fig["data"]) for name, fig in out.items()}
+        return out
+
+    def changes(self, figures: dict[str, dict], shown: Views) -> dict[str, dict]:
+        """Patches that bring a page showing ``shown``'s views (this scene's own, at another iterate,
+        or another scene's) to ``figures`` (:meth:`figures` of this one): per view, the traces that
+        differ by index (``index``, ``data``) — static traces unlike ``shown``'s, and every trace the
+        iterate moves — and the layout. A view whose traces are not one for one with ``shown``'s is
+        left out (it is sent whole)."""
+        old, new, moving = shown.static(), self.static(), self.moving()
+        out = {}
+        for name, fig in figures.items():
+            if name not in old or len(old[name]) != moving[name] or shown.sizes.get(name) != len(fig["data"]):
+                continue
+            pairs = zip(old[name], new[name], strict=True)
+            index = [i for i, (a, b) in enumerate(pairs) if a is not b and a != b]
+            index += range(moving[name], len(fig["data"]))
+            out[name] = {"index": index, "data": [fig["data"][i] for i in index], "layout": fig["layout"]}
         return out
